@@ -1,0 +1,18 @@
+/**
+ * The testbed as a library: tests and the local run bring up the real dependencies once
+ * and read where they are from one state file.
+ *
+ * @example
+ * import { up, down } from '@deskplane/testbed';
+ * const state = await up({ hosts: 2 }, console.log);
+ * console.log(state.redis?.url, state.kube?.kubeconfig, state.hosts.map((h) => h.libvirtUri));
+ * await down();
+ */
+export * from './state';
+export * from './errors';
+export { resolveConfig, statePath, type TestbedConfig } from './config';
+export { loadState, readState, defaultStatePath } from './state-file';
+export { up, down, status, type PartStatus } from './testbed';
+export { checkRedis } from './redis';
+export { checkKube } from './kube';
+export { checkHost } from './hosts';

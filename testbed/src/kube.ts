@@ -1,0 +1,1 @@
+export const KUBE_VERSION = 'v1.34.4';

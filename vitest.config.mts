@@ -1,0 +1,37 @@
+import { defineConfig } from 'vitest/config';
+
+// Workspace packages export their TypeScript source under the "source" condition, so tests
+// run against src/ without a build step.
+const resolve = { conditions: ['source', 'node', 'import', 'require', 'default'] };
+
+export default defineConfig({
+  resolve,
+  ssr: { resolve: { conditions: resolve.conditions, externalConditions: ['source'] } },
+  test: {
+    reporters: ['default', ['json', { outputFile: '.vitest-results/results.json' }]],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['{packages,services,operators,gateway,web-console}/**/{src,test}/**/*.test.ts', 'testbed/src/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+        },
+      },
+      {
+        // Real dependencies: Redis, kube-apiserver, libvirtd, QEMU. globalSetup brings the
+        // shared testbed up once per run (a no-op when `testbed up` already ran).
+        extends: true,
+        test: {
+          name: 'smoke',
+          include: ['testbed/test/**/*.test.ts'],
+          globalSetup: ['testbed/test/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          // Guests are CPU-heavy under TCG on 2 cores: files run one at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
