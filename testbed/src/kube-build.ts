@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DependencyUnavailableError } from './errors';
 import { run, type Log } from './process';
@@ -47,10 +47,12 @@ export async function ensureKubeBinaries(cacheDir: string, log: Log): Promise<Ku
   const go = findGo();
   log(`building kube-apiserver, kubectl and etcd ${KUBE_VERSION} into ${dir} (first run: several minutes)`);
   const started = Date.now();
-  await mkdir(join(cacheDir, 'kube'), { recursive: true });
+  const kubeDir = join(cacheDir, 'kube');
+  await mkdir(kubeDir, { recursive: true });
+  await removeAbandonedBuilds(kubeDir);
   // Built beside the final directory (same filesystem) so the renames below are atomic;
   // a build killed halfway leaves only this tmp directory, never a stamped cache.
-  const tmp = await mkdtemp(join(cacheDir, 'kube', `.build-${KUBE_VERSION}-`));
+  const tmp = await mkdtemp(join(kubeDir, `.build-${KUBE_VERSION}-${process.pid}-`));
   const ticker = setInterval(
     () => log(`  still building kube binaries (${Math.round((Date.now() - started) / 60_000)} min)`),
     60_000,
@@ -72,6 +74,23 @@ export async function ensureKubeBinaries(cacheDir: string, log: Log): Promise<Ku
 
 function isComplete(dir: string): boolean {
   return existsSync(join(dir, STAMP)) && BINARIES.every((b) => existsSync(join(dir, b.name)));
+}
+
+/** Tmp dirs of builds whose process died (SIGKILL skips our cleanup); ~200 MB each. */
+async function removeAbandonedBuilds(kubeDir: string): Promise<void> {
+  for (const name of await readdir(kubeDir)) {
+    const pid = Number(/^\.build-.+-(\d+)-[^-]+$/.exec(name)?.[1]);
+    if (pid && !pidAlive(pid)) await rm(join(kubeDir, name), { recursive: true, force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A go.mod generated for another version would silently build the wrong binaries. */

@@ -110,7 +110,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (e) {
       lastError = e;
     }

@@ -59,6 +59,12 @@ export interface HostState {
   /** Where this host keeps guest disks (visible from every namespace). */
   imagesDir: string;
   hostUuid: string;
+  /**
+   * Namespaces of the host's libvirtd ("uts:[4026532281]"), recorded at start: its QEMUs
+   * inherit them, which is how stopHost finds them once libvirtd itself is gone.
+   */
+  utsNamespace?: string;
+  mntNamespace?: string;
 }
 
 export interface TestbedState {

@@ -139,7 +139,7 @@ export async function status(overrides: Partial<TestbedConfig> = {}): Promise<{ 
   };
   const parts = await Promise.all([
     ...(state.redis ? [probe('redis', () => checkRedis(state.redis), state.redis.url)] : []),
-    ...(state.kube ? [probe('kube-apiserver', () => checkKube(state.kube), `${state.kube.apiserver.url} (v${state.kube.version})`)] : []),
+    ...(state.kube ? [probe('kube-apiserver', () => checkKube(state.kube), `${state.kube.apiserver.url} (${state.kube.version})`)] : []),
     ...state.hosts.map((h) => probe(h.name, () => checkHost(h), `${h.hostname} ${h.address} ${h.libvirtUri}`)),
   ]);
   return { state, parts };

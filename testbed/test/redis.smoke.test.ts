@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/ports';
 import { checkRedis } from '../src/redis';
 import type { RedisState } from '../src/state';
 import { loadState } from '../src/state-file';
@@ -24,7 +25,7 @@ describe('Redis (testbed)', () => {
     const connection = { host: redis.host, port: redis.port, maxRetriesPerRequest: null };
     const queue = new Queue(queueName, { connection });
     const events = new QueueEvents(queueName, { connection });
-    const worker = new Worker(queueName, async (job) => ({ doubled: (job.data as { n: number }).n * 2, by: 'worker' }), {
+    const worker = new Worker(queueName, (job) => Promise.resolve({ doubled: (job.data as { n: number }).n * 2, by: 'worker' }), {
       connection,
     });
     closers.push(
@@ -49,7 +50,6 @@ describe('Redis (testbed)', () => {
   });
 
   it('names Redis when nothing answers on its port', async () => {
-    const { freePort } = await import('../src/ports');
     const port = await freePort();
     const silent: RedisState = { ...redis, port, url: `redis://127.0.0.1:${port}` };
     const t0 = Date.now();

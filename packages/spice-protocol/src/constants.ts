@@ -68,6 +68,13 @@ export const AUTH_MECHANISM_SIZE = 4;
 export const LINK_RESULT_SIZE = 4;
 /** spice-protocol's SPICE_MAX_PASSWORD_LENGTH, in bytes (UTF-8), without the trailing NUL. */
 export const MAX_PASSWORD_BYTES = 60;
+/**
+ * Longest password spice-server can actually match: it stores the password in a
+ * 60-byte C buffer including the NUL, silently cutting a 60-byte one to 59 (measured
+ * with QEMU 7.2 / spice-server 0.15.1: the 60-byte password is refused with 7, its
+ * first 59 bytes are accepted). Whoever SETS passwords should stay within this.
+ */
+export const SERVER_MAX_PASSWORD_BYTES = 59;
 
 /**
  * Largest link body we accept. spice-server refuses link messages over 4096 bytes

@@ -44,6 +44,7 @@ export abstract class StagedDecoder<S extends string, M> {
   feed(chunk: Buffer): M[] {
     this.throwIfFailed();
     if (this.state === 'done') {
+      if (chunk.length === 0) return [];
       throw new SpiceLinkError('SPICE_FEED_AFTER_DONE', 'link phase already complete: take the remainder and switch parsers');
     }
     if (chunk.length > 0) {
@@ -68,12 +69,10 @@ export abstract class StagedDecoder<S extends string, M> {
   /** Call when the peer closed: throws SPICE_TRUNCATED unless the phase completed. */
   end(): void {
     this.throwIfFailed();
-    if (this.state !== 'done') {
+    const state = this.state;
+    if (state !== 'done' && state !== 'failed') {
       throw this.fail(
-        new SpiceLinkError(
-          'SPICE_TRUNCATED',
-          `stream ended in state ${this.state} with ${this.buffered} of ${this.need(this.state)} bytes`,
-        ),
+        new SpiceLinkError('SPICE_TRUNCATED', `stream ended in state ${state} with ${this.buffered} of ${this.need(state)} bytes`),
       );
     }
   }
