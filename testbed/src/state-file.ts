@@ -17,8 +17,9 @@ export function readState(path: string): TestbedState | undefined {
     return undefined;
   }
   const state = JSON.parse(text) as TestbedState;
-  if (state.version !== STATE_VERSION) {
-    throw new Error(`${path} has testbed state version ${String(state.version)}, expected ${STATE_VERSION}; run "testbed down" then "testbed up"`);
+  const version: unknown = state.version;
+  if (version !== STATE_VERSION) {
+    throw new Error(`${path} has testbed state version ${String(version)}, expected ${STATE_VERSION}; run "testbed down" then "testbed up"`);
   }
   return state;
 }

@@ -26,7 +26,7 @@ describe('generated host agent contract', () => {
           guestCount: 0,
         }),
       getGuest: (call, cb) =>
-        cb({ code: status.NOT_FOUND, details: `no guest for desktop ${call.request.desktopUid}` } as ServiceError, null),
+        cb({ code: status.NOT_FOUND, details: `no guest for desktop ${call.request.desktopUid}` }, null),
     };
     server.addService(HostAgentService, impl as hostAgent.HostAgentServer);
     const port = await new Promise<number>((resolve, reject) =>
