@@ -12,6 +12,9 @@ import type { KubeState, ProcessRef } from './state';
 
 export { ensureKubeBinaries, KUBE_VERSION, type KubeBinaries } from './kube-build';
 
+/** Debian packages startKube needs (certificates are made with the openssl CLI). */
+export const KUBE_PACKAGES: readonly string[] = ['openssl'];
+
 const ETCD_READY_TIMEOUT_MS = 30_000;
 const APISERVER_READY_TIMEOUT_MS = 90_000;
 const CHECK_TIMEOUT_MS = 5_000;

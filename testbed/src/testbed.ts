@@ -4,7 +4,7 @@ import { resolveConfig, statePath, type TestbedConfig } from './config';
 import { ensureDebianPackages } from './debian';
 import { ensureGuestImage, GUEST_PACKAGES } from './guest-image';
 import { checkHost, startHost, stopHost } from './hosts';
-import { checkKube, ensureKubeBinaries, startKube, stopKube } from './kube';
+import { checkKube, ensureKubeBinaries, KUBE_PACKAGES, startKube, stopKube } from './kube';
 import { isRunning, type Log } from './process';
 import { checkRedis, REDIS_PACKAGES, startRedis, stopRedis } from './redis';
 import { STATE_VERSION, type TestbedState } from './state';
@@ -17,6 +17,9 @@ export interface PartStatus {
 }
 
 const quiet: Log = () => undefined;
+
+/** Tools the repository's own checks need beside the testbed (protoc for proto/generate.sh). */
+export const TOOL_PACKAGES: readonly string[] = ['protobuf-compiler'];
 
 /**
  * Brings the testbed up, or finds it up. Idempotent per part: a healthy part is kept, a
@@ -45,7 +48,15 @@ async function bringUp(cfg: TestbedConfig, log: Log): Promise<TestbedState> {
   };
   const save = (): void => writeState(file, state);
 
-  await ensureDebianPackages([...REDIS_PACKAGES, ...(cfg.parts.hosts ? GUEST_PACKAGES : [])], log);
+  await ensureDebianPackages(
+    [
+      ...TOOL_PACKAGES,
+      ...(cfg.parts.redis ? REDIS_PACKAGES : []),
+      ...(cfg.parts.kube ? KUBE_PACKAGES : []),
+      ...(cfg.parts.hosts ? GUEST_PACKAGES : []),
+    ],
+    log,
+  );
 
   // The kube build is the long pole on a cold machine; everything else runs beside it.
   const kubeBinaries = cfg.parts.kube ? ensureKubeBinaries(cfg.cacheDir, log) : undefined;
