@@ -14,7 +14,7 @@ describe('generated host agent contract', () => {
     server = new Server();
     const impl: Partial<hostAgent.HostAgentServer> = {
       getHostInfo: (_call, cb) =>
-        cb(null, {
+        cb(null, hostAgent.HostInfo.fromPartial({
           hostname: 'h1',
           hypervisor: Hypervisor.HYPERVISOR_QEMU_TCG,
           libvirtVersion: '9.0.0',
@@ -22,9 +22,8 @@ describe('generated host agent contract', () => {
           agentVersion: '0.1.0',
           consoleAddress: '127.0.1.1',
           capacity: { vcpus: 2, memoryBytes: 24n << 30n, diskBytes: 1n << 40n },
-          allocated: undefined,
           guestCount: 0,
-        }),
+        })),
       getGuest: (call, cb) =>
         cb({ code: status.NOT_FOUND, details: `no guest for desktop ${call.request.desktopUid}` }, null),
     };

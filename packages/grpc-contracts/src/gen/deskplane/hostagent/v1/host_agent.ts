@@ -243,6 +243,69 @@ export function guestStateToJSON(object: GuestState): string {
   }
 }
 
+export enum MigrationPhase {
+  MIGRATION_PHASE_UNSPECIFIED = 0,
+  MIGRATION_PHASE_STARTING = 1,
+  MIGRATION_PHASE_MIGRATING = 2,
+  MIGRATION_PHASE_POST_COPY = 3,
+  MIGRATION_PHASE_SUCCEEDED = 4,
+  MIGRATION_PHASE_FAILED = 5,
+  MIGRATION_PHASE_ABORTED = 6,
+  UNRECOGNIZED = -1,
+}
+
+export function migrationPhaseFromJSON(object: any): MigrationPhase {
+  switch (object) {
+    case 0:
+    case "MIGRATION_PHASE_UNSPECIFIED":
+      return MigrationPhase.MIGRATION_PHASE_UNSPECIFIED;
+    case 1:
+    case "MIGRATION_PHASE_STARTING":
+      return MigrationPhase.MIGRATION_PHASE_STARTING;
+    case 2:
+    case "MIGRATION_PHASE_MIGRATING":
+      return MigrationPhase.MIGRATION_PHASE_MIGRATING;
+    case 3:
+    case "MIGRATION_PHASE_POST_COPY":
+      return MigrationPhase.MIGRATION_PHASE_POST_COPY;
+    case 4:
+    case "MIGRATION_PHASE_SUCCEEDED":
+      return MigrationPhase.MIGRATION_PHASE_SUCCEEDED;
+    case 5:
+    case "MIGRATION_PHASE_FAILED":
+      return MigrationPhase.MIGRATION_PHASE_FAILED;
+    case 6:
+    case "MIGRATION_PHASE_ABORTED":
+      return MigrationPhase.MIGRATION_PHASE_ABORTED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MigrationPhase.UNRECOGNIZED;
+  }
+}
+
+export function migrationPhaseToJSON(object: MigrationPhase): string {
+  switch (object) {
+    case MigrationPhase.MIGRATION_PHASE_UNSPECIFIED:
+      return "MIGRATION_PHASE_UNSPECIFIED";
+    case MigrationPhase.MIGRATION_PHASE_STARTING:
+      return "MIGRATION_PHASE_STARTING";
+    case MigrationPhase.MIGRATION_PHASE_MIGRATING:
+      return "MIGRATION_PHASE_MIGRATING";
+    case MigrationPhase.MIGRATION_PHASE_POST_COPY:
+      return "MIGRATION_PHASE_POST_COPY";
+    case MigrationPhase.MIGRATION_PHASE_SUCCEEDED:
+      return "MIGRATION_PHASE_SUCCEEDED";
+    case MigrationPhase.MIGRATION_PHASE_FAILED:
+      return "MIGRATION_PHASE_FAILED";
+    case MigrationPhase.MIGRATION_PHASE_ABORTED:
+      return "MIGRATION_PHASE_ABORTED";
+    case MigrationPhase.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum GuestEventType {
   GUEST_EVENT_TYPE_UNSPECIFIED = 0,
   GUEST_EVENT_TYPE_STARTED = 1,
@@ -317,9 +380,17 @@ export interface HostInfo {
   agentVersion: string;
   /** Address the host's guests' SPICE servers and incoming migrations listen on. */
   consoleAddress: string;
-  capacity?: Resources | undefined;
+  /** What this host can give guests: physical capacity times the overcommit ratios. */
+  capacity?:
+    | Resources
+    | undefined;
+  /** Sum of the defined guests' specs (running or not). */
   allocated?: Resources | undefined;
   guestCount: number;
+  /** libvirt URI a peer host's libvirtd uses to reach this host for migration. */
+  migrationUri: string;
+  /** Golden images this host can overlay. */
+  goldenImages: string[];
 }
 
 export interface GuestRef {
@@ -360,6 +431,75 @@ export interface Guest {
   state: GuestState;
   /** SPICE port on the host's console_address; 0 while not running. */
   spicePort: number;
+  consoleAddress: string;
+  vcpus: number;
+  memoryBytes: bigint;
+  /** The guest's disk (a qcow2 overlay) and the golden image under it. */
+  diskPath: string;
+  goldenImage: string;
+  /** Why it is in this state, in libvirt's words (e.g. "crashed", "migrated", "destroyed"). */
+  stateReason: string;
+}
+
+export interface SetConsolePasswordRequest {
+  desktopUid: string;
+  /** Never logged or echoed back. At most 59 bytes (spice-server compares no more). */
+  password: string;
+}
+
+export interface ScreenshotResponse {
+  png: Buffer;
+  width: number;
+  height: number;
+}
+
+export interface MigrationPolicy {
+  /** Cap in MiB/s; 0 = unlimited. */
+  bandwidthMibPerSecond: bigint;
+  autoConverge: boolean;
+  /** Switch to post-copy when pre-copy has not converged after post_copy_after_seconds. */
+  postCopy: boolean;
+  postCopyAfterSeconds: number;
+  /** Abort when not finished after this long; 0 = no limit. */
+  completionTimeoutSeconds: number;
+  /** Longest acceptable pause at switch-over; 0 = libvirt's default. */
+  maxDowntimeMs: number;
+}
+
+export interface MigrateGuestRequest {
+  desktopUid: string;
+  /** The destination host's HostInfo.migration_uri and HostInfo.console_address. */
+  destinationMigrationUri: string;
+  destinationAddress: string;
+  /**
+   * Where connected SPICE clients are told to reconnect, e.g. spice://gateway:5900.
+   * Empty = the destination's own SPICE address.
+   */
+  graphicsUri: string;
+  policy?: MigrationPolicy | undefined;
+}
+
+export interface MigrationProgress {
+  desktopUid: string;
+  phase: MigrationPhase;
+  bytesProcessed: bigint;
+  bytesRemaining: bigint;
+  bytesTotal: bigint;
+  bandwidthMibPerSecond: bigint;
+  elapsedMs: bigint;
+  /** Set when the migration has ended. */
+  downtimeMs: bigint;
+  message: string;
+}
+
+export interface SetMigrationBandwidthRequest {
+  desktopUid: string;
+  /** 0 = unlimited. */
+  bandwidthMibPerSecond: bigint;
+}
+
+export interface AbortMigrationResponse {
+  aborted: boolean;
 }
 
 export interface DeleteGuestResponse {
@@ -374,7 +514,10 @@ export interface ListGuestsResponse {
 }
 
 export interface WatchEventsRequest {
-  /** 0 = from now; otherwise events after this sequence number, if still retained. */
+  /**
+   * 0 = from now; otherwise every event after this sequence number. OUT_OF_RANGE when
+   * those events are no longer retained (the caller relists with ListGuests).
+   */
   afterSequence: bigint;
 }
 
@@ -567,6 +710,8 @@ function createBaseHostInfo(): HostInfo {
     capacity: undefined,
     allocated: undefined,
     guestCount: 0,
+    migrationUri: "",
+    goldenImages: [],
   };
 }
 
@@ -598,6 +743,12 @@ export const HostInfo: MessageFns<HostInfo> = {
     }
     if (message.guestCount !== 0) {
       writer.uint32(72).uint32(message.guestCount);
+    }
+    if (message.migrationUri !== "") {
+      writer.uint32(82).string(message.migrationUri);
+    }
+    for (const v of message.goldenImages) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -687,6 +838,22 @@ export const HostInfo: MessageFns<HostInfo> = {
             message.guestCount = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.migrationUri = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.goldenImages.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -730,6 +897,16 @@ export const HostInfo: MessageFns<HostInfo> = {
         : isSet(object.guest_count)
         ? globalThis.Number(object.guest_count)
         : 0,
+      migrationUri: isSet(object.migrationUri)
+        ? globalThis.String(object.migrationUri)
+        : isSet(object.migration_uri)
+        ? globalThis.String(object.migration_uri)
+        : "",
+      goldenImages: globalThis.Array.isArray(object?.goldenImages)
+        ? object.goldenImages.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.golden_images)
+        ? object.golden_images.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -762,6 +939,12 @@ export const HostInfo: MessageFns<HostInfo> = {
     if (message.guestCount !== 0) {
       obj.guestCount = Math.round(message.guestCount);
     }
+    if (message.migrationUri !== "") {
+      obj.migrationUri = message.migrationUri;
+    }
+    if (message.goldenImages?.length) {
+      obj.goldenImages = message.goldenImages;
+    }
     return obj;
   },
 
@@ -783,6 +966,8 @@ export const HostInfo: MessageFns<HostInfo> = {
       ? Resources.fromPartial(object.allocated)
       : undefined;
     message.guestCount = object.guestCount ?? 0;
+    message.migrationUri = object.migrationUri ?? "";
+    message.goldenImages = object.goldenImages?.map((e) => e) || [];
     return message;
   },
 };
@@ -1333,7 +1518,18 @@ export const StopGuestRequest: MessageFns<StopGuestRequest> = {
 };
 
 function createBaseGuest(): Guest {
-  return { desktopUid: "", domainName: "", state: 0, spicePort: 0 };
+  return {
+    desktopUid: "",
+    domainName: "",
+    state: 0,
+    spicePort: 0,
+    consoleAddress: "",
+    vcpus: 0,
+    memoryBytes: 0n,
+    diskPath: "",
+    goldenImage: "",
+    stateReason: "",
+  };
 }
 
 export const Guest: MessageFns<Guest> = {
@@ -1349,6 +1545,27 @@ export const Guest: MessageFns<Guest> = {
     }
     if (message.spicePort !== 0) {
       writer.uint32(32).uint32(message.spicePort);
+    }
+    if (message.consoleAddress !== "") {
+      writer.uint32(42).string(message.consoleAddress);
+    }
+    if (message.vcpus !== 0) {
+      writer.uint32(48).uint32(message.vcpus);
+    }
+    if (message.memoryBytes !== 0n) {
+      if (BigInt.asUintN(64, message.memoryBytes) !== message.memoryBytes) {
+        throw new globalThis.Error("value provided for field message.memoryBytes of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.memoryBytes);
+    }
+    if (message.diskPath !== "") {
+      writer.uint32(66).string(message.diskPath);
+    }
+    if (message.goldenImage !== "") {
+      writer.uint32(74).string(message.goldenImage);
+    }
+    if (message.stateReason !== "") {
+      writer.uint32(82).string(message.stateReason);
     }
     return writer;
   },
@@ -1398,6 +1615,54 @@ export const Guest: MessageFns<Guest> = {
             message.spicePort = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.consoleAddress = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.vcpus = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.memoryBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.diskPath = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.goldenImage = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.stateReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1428,6 +1693,32 @@ export const Guest: MessageFns<Guest> = {
         : isSet(object.spice_port)
         ? globalThis.Number(object.spice_port)
         : 0,
+      consoleAddress: isSet(object.consoleAddress)
+        ? globalThis.String(object.consoleAddress)
+        : isSet(object.console_address)
+        ? globalThis.String(object.console_address)
+        : "",
+      vcpus: isSet(object.vcpus) ? globalThis.Number(object.vcpus) : 0,
+      memoryBytes: isSet(object.memoryBytes)
+        ? BigInt(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? BigInt(object.memory_bytes)
+        : 0n,
+      diskPath: isSet(object.diskPath)
+        ? globalThis.String(object.diskPath)
+        : isSet(object.disk_path)
+        ? globalThis.String(object.disk_path)
+        : "",
+      goldenImage: isSet(object.goldenImage)
+        ? globalThis.String(object.goldenImage)
+        : isSet(object.golden_image)
+        ? globalThis.String(object.golden_image)
+        : "",
+      stateReason: isSet(object.stateReason)
+        ? globalThis.String(object.stateReason)
+        : isSet(object.state_reason)
+        ? globalThis.String(object.state_reason)
+        : "",
     };
   },
 
@@ -1445,6 +1736,24 @@ export const Guest: MessageFns<Guest> = {
     if (message.spicePort !== 0) {
       obj.spicePort = Math.round(message.spicePort);
     }
+    if (message.consoleAddress !== "") {
+      obj.consoleAddress = message.consoleAddress;
+    }
+    if (message.vcpus !== 0) {
+      obj.vcpus = Math.round(message.vcpus);
+    }
+    if (message.memoryBytes !== 0n) {
+      obj.memoryBytes = message.memoryBytes.toString();
+    }
+    if (message.diskPath !== "") {
+      obj.diskPath = message.diskPath;
+    }
+    if (message.goldenImage !== "") {
+      obj.goldenImage = message.goldenImage;
+    }
+    if (message.stateReason !== "") {
+      obj.stateReason = message.stateReason;
+    }
     return obj;
   },
 
@@ -1457,6 +1766,971 @@ export const Guest: MessageFns<Guest> = {
     message.domainName = object.domainName ?? "";
     message.state = object.state ?? 0;
     message.spicePort = object.spicePort ?? 0;
+    message.consoleAddress = object.consoleAddress ?? "";
+    message.vcpus = object.vcpus ?? 0;
+    message.memoryBytes = (object.memoryBytes !== undefined && object.memoryBytes !== null)
+      ? BigInt(object.memoryBytes)
+      : 0n;
+    message.diskPath = object.diskPath ?? "";
+    message.goldenImage = object.goldenImage ?? "";
+    message.stateReason = object.stateReason ?? "";
+    return message;
+  },
+};
+
+function createBaseSetConsolePasswordRequest(): SetConsolePasswordRequest {
+  return { desktopUid: "", password: "" };
+}
+
+export const SetConsolePasswordRequest: MessageFns<SetConsolePasswordRequest> = {
+  encode(message: SetConsolePasswordRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.desktopUid !== "") {
+      writer.uint32(10).string(message.desktopUid);
+    }
+    if (message.password !== "") {
+      writer.uint32(18).string(message.password);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetConsolePasswordRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetConsolePasswordRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.desktopUid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetConsolePasswordRequest {
+    return {
+      desktopUid: isSet(object.desktopUid)
+        ? globalThis.String(object.desktopUid)
+        : isSet(object.desktop_uid)
+        ? globalThis.String(object.desktop_uid)
+        : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+    };
+  },
+
+  toJSON(message: SetConsolePasswordRequest): unknown {
+    const obj: any = {};
+    if (message.desktopUid !== "") {
+      obj.desktopUid = message.desktopUid;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetConsolePasswordRequest>): SetConsolePasswordRequest {
+    return SetConsolePasswordRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetConsolePasswordRequest>): SetConsolePasswordRequest {
+    const message = createBaseSetConsolePasswordRequest();
+    message.desktopUid = object.desktopUid ?? "";
+    message.password = object.password ?? "";
+    return message;
+  },
+};
+
+function createBaseScreenshotResponse(): ScreenshotResponse {
+  return { png: Buffer.alloc(0), width: 0, height: 0 };
+}
+
+export const ScreenshotResponse: MessageFns<ScreenshotResponse> = {
+  encode(message: ScreenshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.png.length !== 0) {
+      writer.uint32(10).bytes(message.png);
+    }
+    if (message.width !== 0) {
+      writer.uint32(16).uint32(message.width);
+    }
+    if (message.height !== 0) {
+      writer.uint32(24).uint32(message.height);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScreenshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScreenshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.png = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.width = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.height = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScreenshotResponse {
+    return {
+      png: isSet(object.png) ? Buffer.from(bytesFromBase64(object.png)) : Buffer.alloc(0),
+      width: isSet(object.width) ? globalThis.Number(object.width) : 0,
+      height: isSet(object.height) ? globalThis.Number(object.height) : 0,
+    };
+  },
+
+  toJSON(message: ScreenshotResponse): unknown {
+    const obj: any = {};
+    if (message.png.length !== 0) {
+      obj.png = base64FromBytes(message.png);
+    }
+    if (message.width !== 0) {
+      obj.width = Math.round(message.width);
+    }
+    if (message.height !== 0) {
+      obj.height = Math.round(message.height);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ScreenshotResponse>): ScreenshotResponse {
+    return ScreenshotResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ScreenshotResponse>): ScreenshotResponse {
+    const message = createBaseScreenshotResponse();
+    message.png = object.png ?? Buffer.alloc(0);
+    message.width = object.width ?? 0;
+    message.height = object.height ?? 0;
+    return message;
+  },
+};
+
+function createBaseMigrationPolicy(): MigrationPolicy {
+  return {
+    bandwidthMibPerSecond: 0n,
+    autoConverge: false,
+    postCopy: false,
+    postCopyAfterSeconds: 0,
+    completionTimeoutSeconds: 0,
+    maxDowntimeMs: 0,
+  };
+}
+
+export const MigrationPolicy: MessageFns<MigrationPolicy> = {
+  encode(message: MigrationPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bandwidthMibPerSecond !== 0n) {
+      if (BigInt.asUintN(64, message.bandwidthMibPerSecond) !== message.bandwidthMibPerSecond) {
+        throw new globalThis.Error("value provided for field message.bandwidthMibPerSecond of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.bandwidthMibPerSecond);
+    }
+    if (message.autoConverge !== false) {
+      writer.uint32(16).bool(message.autoConverge);
+    }
+    if (message.postCopy !== false) {
+      writer.uint32(24).bool(message.postCopy);
+    }
+    if (message.postCopyAfterSeconds !== 0) {
+      writer.uint32(32).uint32(message.postCopyAfterSeconds);
+    }
+    if (message.completionTimeoutSeconds !== 0) {
+      writer.uint32(40).uint32(message.completionTimeoutSeconds);
+    }
+    if (message.maxDowntimeMs !== 0) {
+      writer.uint32(48).uint32(message.maxDowntimeMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrationPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrationPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.bandwidthMibPerSecond = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.autoConverge = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.postCopy = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.postCopyAfterSeconds = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.completionTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxDowntimeMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrationPolicy {
+    return {
+      bandwidthMibPerSecond: isSet(object.bandwidthMibPerSecond)
+        ? BigInt(object.bandwidthMibPerSecond)
+        : isSet(object.bandwidth_mib_per_second)
+        ? BigInt(object.bandwidth_mib_per_second)
+        : 0n,
+      autoConverge: isSet(object.autoConverge)
+        ? globalThis.Boolean(object.autoConverge)
+        : isSet(object.auto_converge)
+        ? globalThis.Boolean(object.auto_converge)
+        : false,
+      postCopy: isSet(object.postCopy)
+        ? globalThis.Boolean(object.postCopy)
+        : isSet(object.post_copy)
+        ? globalThis.Boolean(object.post_copy)
+        : false,
+      postCopyAfterSeconds: isSet(object.postCopyAfterSeconds)
+        ? globalThis.Number(object.postCopyAfterSeconds)
+        : isSet(object.post_copy_after_seconds)
+        ? globalThis.Number(object.post_copy_after_seconds)
+        : 0,
+      completionTimeoutSeconds: isSet(object.completionTimeoutSeconds)
+        ? globalThis.Number(object.completionTimeoutSeconds)
+        : isSet(object.completion_timeout_seconds)
+        ? globalThis.Number(object.completion_timeout_seconds)
+        : 0,
+      maxDowntimeMs: isSet(object.maxDowntimeMs)
+        ? globalThis.Number(object.maxDowntimeMs)
+        : isSet(object.max_downtime_ms)
+        ? globalThis.Number(object.max_downtime_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: MigrationPolicy): unknown {
+    const obj: any = {};
+    if (message.bandwidthMibPerSecond !== 0n) {
+      obj.bandwidthMibPerSecond = message.bandwidthMibPerSecond.toString();
+    }
+    if (message.autoConverge !== false) {
+      obj.autoConverge = message.autoConverge;
+    }
+    if (message.postCopy !== false) {
+      obj.postCopy = message.postCopy;
+    }
+    if (message.postCopyAfterSeconds !== 0) {
+      obj.postCopyAfterSeconds = Math.round(message.postCopyAfterSeconds);
+    }
+    if (message.completionTimeoutSeconds !== 0) {
+      obj.completionTimeoutSeconds = Math.round(message.completionTimeoutSeconds);
+    }
+    if (message.maxDowntimeMs !== 0) {
+      obj.maxDowntimeMs = Math.round(message.maxDowntimeMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MigrationPolicy>): MigrationPolicy {
+    return MigrationPolicy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MigrationPolicy>): MigrationPolicy {
+    const message = createBaseMigrationPolicy();
+    message.bandwidthMibPerSecond =
+      (object.bandwidthMibPerSecond !== undefined && object.bandwidthMibPerSecond !== null)
+        ? BigInt(object.bandwidthMibPerSecond)
+        : 0n;
+    message.autoConverge = object.autoConverge ?? false;
+    message.postCopy = object.postCopy ?? false;
+    message.postCopyAfterSeconds = object.postCopyAfterSeconds ?? 0;
+    message.completionTimeoutSeconds = object.completionTimeoutSeconds ?? 0;
+    message.maxDowntimeMs = object.maxDowntimeMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseMigrateGuestRequest(): MigrateGuestRequest {
+  return { desktopUid: "", destinationMigrationUri: "", destinationAddress: "", graphicsUri: "", policy: undefined };
+}
+
+export const MigrateGuestRequest: MessageFns<MigrateGuestRequest> = {
+  encode(message: MigrateGuestRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.desktopUid !== "") {
+      writer.uint32(10).string(message.desktopUid);
+    }
+    if (message.destinationMigrationUri !== "") {
+      writer.uint32(18).string(message.destinationMigrationUri);
+    }
+    if (message.destinationAddress !== "") {
+      writer.uint32(26).string(message.destinationAddress);
+    }
+    if (message.graphicsUri !== "") {
+      writer.uint32(34).string(message.graphicsUri);
+    }
+    if (message.policy !== undefined) {
+      MigrationPolicy.encode(message.policy, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrateGuestRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrateGuestRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.desktopUid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.destinationMigrationUri = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.destinationAddress = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.graphicsUri = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.policy = MigrationPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrateGuestRequest {
+    return {
+      desktopUid: isSet(object.desktopUid)
+        ? globalThis.String(object.desktopUid)
+        : isSet(object.desktop_uid)
+        ? globalThis.String(object.desktop_uid)
+        : "",
+      destinationMigrationUri: isSet(object.destinationMigrationUri)
+        ? globalThis.String(object.destinationMigrationUri)
+        : isSet(object.destination_migration_uri)
+        ? globalThis.String(object.destination_migration_uri)
+        : "",
+      destinationAddress: isSet(object.destinationAddress)
+        ? globalThis.String(object.destinationAddress)
+        : isSet(object.destination_address)
+        ? globalThis.String(object.destination_address)
+        : "",
+      graphicsUri: isSet(object.graphicsUri)
+        ? globalThis.String(object.graphicsUri)
+        : isSet(object.graphics_uri)
+        ? globalThis.String(object.graphics_uri)
+        : "",
+      policy: isSet(object.policy) ? MigrationPolicy.fromJSON(object.policy) : undefined,
+    };
+  },
+
+  toJSON(message: MigrateGuestRequest): unknown {
+    const obj: any = {};
+    if (message.desktopUid !== "") {
+      obj.desktopUid = message.desktopUid;
+    }
+    if (message.destinationMigrationUri !== "") {
+      obj.destinationMigrationUri = message.destinationMigrationUri;
+    }
+    if (message.destinationAddress !== "") {
+      obj.destinationAddress = message.destinationAddress;
+    }
+    if (message.graphicsUri !== "") {
+      obj.graphicsUri = message.graphicsUri;
+    }
+    if (message.policy !== undefined) {
+      obj.policy = MigrationPolicy.toJSON(message.policy);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MigrateGuestRequest>): MigrateGuestRequest {
+    return MigrateGuestRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MigrateGuestRequest>): MigrateGuestRequest {
+    const message = createBaseMigrateGuestRequest();
+    message.desktopUid = object.desktopUid ?? "";
+    message.destinationMigrationUri = object.destinationMigrationUri ?? "";
+    message.destinationAddress = object.destinationAddress ?? "";
+    message.graphicsUri = object.graphicsUri ?? "";
+    message.policy = (object.policy !== undefined && object.policy !== null)
+      ? MigrationPolicy.fromPartial(object.policy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMigrationProgress(): MigrationProgress {
+  return {
+    desktopUid: "",
+    phase: 0,
+    bytesProcessed: 0n,
+    bytesRemaining: 0n,
+    bytesTotal: 0n,
+    bandwidthMibPerSecond: 0n,
+    elapsedMs: 0n,
+    downtimeMs: 0n,
+    message: "",
+  };
+}
+
+export const MigrationProgress: MessageFns<MigrationProgress> = {
+  encode(message: MigrationProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.desktopUid !== "") {
+      writer.uint32(10).string(message.desktopUid);
+    }
+    if (message.phase !== 0) {
+      writer.uint32(16).int32(message.phase);
+    }
+    if (message.bytesProcessed !== 0n) {
+      if (BigInt.asUintN(64, message.bytesProcessed) !== message.bytesProcessed) {
+        throw new globalThis.Error("value provided for field message.bytesProcessed of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.bytesProcessed);
+    }
+    if (message.bytesRemaining !== 0n) {
+      if (BigInt.asUintN(64, message.bytesRemaining) !== message.bytesRemaining) {
+        throw new globalThis.Error("value provided for field message.bytesRemaining of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.bytesRemaining);
+    }
+    if (message.bytesTotal !== 0n) {
+      if (BigInt.asUintN(64, message.bytesTotal) !== message.bytesTotal) {
+        throw new globalThis.Error("value provided for field message.bytesTotal of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.bytesTotal);
+    }
+    if (message.bandwidthMibPerSecond !== 0n) {
+      if (BigInt.asUintN(64, message.bandwidthMibPerSecond) !== message.bandwidthMibPerSecond) {
+        throw new globalThis.Error("value provided for field message.bandwidthMibPerSecond of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.bandwidthMibPerSecond);
+    }
+    if (message.elapsedMs !== 0n) {
+      if (BigInt.asUintN(64, message.elapsedMs) !== message.elapsedMs) {
+        throw new globalThis.Error("value provided for field message.elapsedMs of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.elapsedMs);
+    }
+    if (message.downtimeMs !== 0n) {
+      if (BigInt.asUintN(64, message.downtimeMs) !== message.downtimeMs) {
+        throw new globalThis.Error("value provided for field message.downtimeMs of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.downtimeMs);
+    }
+    if (message.message !== "") {
+      writer.uint32(74).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrationProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrationProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.desktopUid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.phase = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytesProcessed = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytesRemaining = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bytesTotal = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.bandwidthMibPerSecond = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.elapsedMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.downtimeMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrationProgress {
+    return {
+      desktopUid: isSet(object.desktopUid)
+        ? globalThis.String(object.desktopUid)
+        : isSet(object.desktop_uid)
+        ? globalThis.String(object.desktop_uid)
+        : "",
+      phase: isSet(object.phase) ? migrationPhaseFromJSON(object.phase) : 0,
+      bytesProcessed: isSet(object.bytesProcessed)
+        ? BigInt(object.bytesProcessed)
+        : isSet(object.bytes_processed)
+        ? BigInt(object.bytes_processed)
+        : 0n,
+      bytesRemaining: isSet(object.bytesRemaining)
+        ? BigInt(object.bytesRemaining)
+        : isSet(object.bytes_remaining)
+        ? BigInt(object.bytes_remaining)
+        : 0n,
+      bytesTotal: isSet(object.bytesTotal)
+        ? BigInt(object.bytesTotal)
+        : isSet(object.bytes_total)
+        ? BigInt(object.bytes_total)
+        : 0n,
+      bandwidthMibPerSecond: isSet(object.bandwidthMibPerSecond)
+        ? BigInt(object.bandwidthMibPerSecond)
+        : isSet(object.bandwidth_mib_per_second)
+        ? BigInt(object.bandwidth_mib_per_second)
+        : 0n,
+      elapsedMs: isSet(object.elapsedMs)
+        ? BigInt(object.elapsedMs)
+        : isSet(object.elapsed_ms)
+        ? BigInt(object.elapsed_ms)
+        : 0n,
+      downtimeMs: isSet(object.downtimeMs)
+        ? BigInt(object.downtimeMs)
+        : isSet(object.downtime_ms)
+        ? BigInt(object.downtime_ms)
+        : 0n,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: MigrationProgress): unknown {
+    const obj: any = {};
+    if (message.desktopUid !== "") {
+      obj.desktopUid = message.desktopUid;
+    }
+    if (message.phase !== 0) {
+      obj.phase = migrationPhaseToJSON(message.phase);
+    }
+    if (message.bytesProcessed !== 0n) {
+      obj.bytesProcessed = message.bytesProcessed.toString();
+    }
+    if (message.bytesRemaining !== 0n) {
+      obj.bytesRemaining = message.bytesRemaining.toString();
+    }
+    if (message.bytesTotal !== 0n) {
+      obj.bytesTotal = message.bytesTotal.toString();
+    }
+    if (message.bandwidthMibPerSecond !== 0n) {
+      obj.bandwidthMibPerSecond = message.bandwidthMibPerSecond.toString();
+    }
+    if (message.elapsedMs !== 0n) {
+      obj.elapsedMs = message.elapsedMs.toString();
+    }
+    if (message.downtimeMs !== 0n) {
+      obj.downtimeMs = message.downtimeMs.toString();
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MigrationProgress>): MigrationProgress {
+    return MigrationProgress.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MigrationProgress>): MigrationProgress {
+    const message = createBaseMigrationProgress();
+    message.desktopUid = object.desktopUid ?? "";
+    message.phase = object.phase ?? 0;
+    message.bytesProcessed = (object.bytesProcessed !== undefined && object.bytesProcessed !== null)
+      ? BigInt(object.bytesProcessed)
+      : 0n;
+    message.bytesRemaining = (object.bytesRemaining !== undefined && object.bytesRemaining !== null)
+      ? BigInt(object.bytesRemaining)
+      : 0n;
+    message.bytesTotal = (object.bytesTotal !== undefined && object.bytesTotal !== null)
+      ? BigInt(object.bytesTotal)
+      : 0n;
+    message.bandwidthMibPerSecond =
+      (object.bandwidthMibPerSecond !== undefined && object.bandwidthMibPerSecond !== null)
+        ? BigInt(object.bandwidthMibPerSecond)
+        : 0n;
+    message.elapsedMs = (object.elapsedMs !== undefined && object.elapsedMs !== null) ? BigInt(object.elapsedMs) : 0n;
+    message.downtimeMs = (object.downtimeMs !== undefined && object.downtimeMs !== null)
+      ? BigInt(object.downtimeMs)
+      : 0n;
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseSetMigrationBandwidthRequest(): SetMigrationBandwidthRequest {
+  return { desktopUid: "", bandwidthMibPerSecond: 0n };
+}
+
+export const SetMigrationBandwidthRequest: MessageFns<SetMigrationBandwidthRequest> = {
+  encode(message: SetMigrationBandwidthRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.desktopUid !== "") {
+      writer.uint32(10).string(message.desktopUid);
+    }
+    if (message.bandwidthMibPerSecond !== 0n) {
+      if (BigInt.asUintN(64, message.bandwidthMibPerSecond) !== message.bandwidthMibPerSecond) {
+        throw new globalThis.Error("value provided for field message.bandwidthMibPerSecond of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.bandwidthMibPerSecond);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetMigrationBandwidthRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetMigrationBandwidthRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.desktopUid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bandwidthMibPerSecond = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetMigrationBandwidthRequest {
+    return {
+      desktopUid: isSet(object.desktopUid)
+        ? globalThis.String(object.desktopUid)
+        : isSet(object.desktop_uid)
+        ? globalThis.String(object.desktop_uid)
+        : "",
+      bandwidthMibPerSecond: isSet(object.bandwidthMibPerSecond)
+        ? BigInt(object.bandwidthMibPerSecond)
+        : isSet(object.bandwidth_mib_per_second)
+        ? BigInt(object.bandwidth_mib_per_second)
+        : 0n,
+    };
+  },
+
+  toJSON(message: SetMigrationBandwidthRequest): unknown {
+    const obj: any = {};
+    if (message.desktopUid !== "") {
+      obj.desktopUid = message.desktopUid;
+    }
+    if (message.bandwidthMibPerSecond !== 0n) {
+      obj.bandwidthMibPerSecond = message.bandwidthMibPerSecond.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetMigrationBandwidthRequest>): SetMigrationBandwidthRequest {
+    return SetMigrationBandwidthRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetMigrationBandwidthRequest>): SetMigrationBandwidthRequest {
+    const message = createBaseSetMigrationBandwidthRequest();
+    message.desktopUid = object.desktopUid ?? "";
+    message.bandwidthMibPerSecond =
+      (object.bandwidthMibPerSecond !== undefined && object.bandwidthMibPerSecond !== null)
+        ? BigInt(object.bandwidthMibPerSecond)
+        : 0n;
+    return message;
+  },
+};
+
+function createBaseAbortMigrationResponse(): AbortMigrationResponse {
+  return { aborted: false };
+}
+
+export const AbortMigrationResponse: MessageFns<AbortMigrationResponse> = {
+  encode(message: AbortMigrationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.aborted !== false) {
+      writer.uint32(8).bool(message.aborted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AbortMigrationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAbortMigrationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.aborted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AbortMigrationResponse {
+    return { aborted: isSet(object.aborted) ? globalThis.Boolean(object.aborted) : false };
+  },
+
+  toJSON(message: AbortMigrationResponse): unknown {
+    const obj: any = {};
+    if (message.aborted !== false) {
+      obj.aborted = message.aborted;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AbortMigrationResponse>): AbortMigrationResponse {
+    return AbortMigrationResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AbortMigrationResponse>): AbortMigrationResponse {
+    const message = createBaseAbortMigrationResponse();
+    message.aborted = object.aborted ?? false;
     return message;
   },
 };
@@ -1934,6 +3208,68 @@ export const HostAgentService = {
     responseSerialize: (value: ListGuestsResponse): Buffer => Buffer.from(ListGuestsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListGuestsResponse => ListGuestsResponse.decode(value),
   },
+  /**
+   * Sets the guest's SPICE password on the running guest and its definition; the old
+   * password stops working at once. Open SPICE sessions are not cut.
+   */
+  setConsolePassword: {
+    path: "/deskplane.hostagent.v1.HostAgent/SetConsolePassword" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetConsolePasswordRequest): Buffer =>
+      Buffer.from(SetConsolePasswordRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetConsolePasswordRequest => SetConsolePasswordRequest.decode(value),
+    responseSerialize: (value: Guest): Buffer => Buffer.from(Guest.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Guest => Guest.decode(value),
+  },
+  /** The guest's screen as PNG. */
+  screenshot: {
+    path: "/deskplane.hostagent.v1.HostAgent/Screenshot" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GuestRef): Buffer => Buffer.from(GuestRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GuestRef => GuestRef.decode(value),
+    responseSerialize: (value: ScreenshotResponse): Buffer => Buffer.from(ScreenshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ScreenshotResponse => ScreenshotResponse.decode(value),
+  },
+  /**
+   * Live, peer-to-peer migration to another host; streams progress until it ends.
+   * Only one migration per guest at a time: a second call while one runs is ABORTED.
+   */
+  migrateGuest: {
+    path: "/deskplane.hostagent.v1.HostAgent/MigrateGuest" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: MigrateGuestRequest): Buffer => Buffer.from(MigrateGuestRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MigrateGuestRequest => MigrateGuestRequest.decode(value),
+    responseSerialize: (value: MigrationProgress): Buffer => Buffer.from(MigrationProgress.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MigrationProgress => MigrationProgress.decode(value),
+  },
+  /**
+   * Changes the bandwidth cap of the guest's migration in flight (FAILED_PRECONDITION
+   * when none runs). Used to hold a migration back until SPICE clients are ready.
+   */
+  setMigrationBandwidth: {
+    path: "/deskplane.hostagent.v1.HostAgent/SetMigrationBandwidth" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetMigrationBandwidthRequest): Buffer =>
+      Buffer.from(SetMigrationBandwidthRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetMigrationBandwidthRequest => SetMigrationBandwidthRequest.decode(value),
+    responseSerialize: (value: MigrationProgress): Buffer => Buffer.from(MigrationProgress.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MigrationProgress => MigrationProgress.decode(value),
+  },
+  /** Aborts the guest's migration in flight; the guest keeps running here. */
+  abortMigration: {
+    path: "/deskplane.hostagent.v1.HostAgent/AbortMigration" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GuestRef): Buffer => Buffer.from(GuestRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GuestRef => GuestRef.decode(value),
+    responseSerialize: (value: AbortMigrationResponse): Buffer =>
+      Buffer.from(AbortMigrationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AbortMigrationResponse => AbortMigrationResponse.decode(value),
+  },
   /** Lifecycle events; resume after a reconnect by passing the last sequence seen. */
   watchEvents: {
     path: "/deskplane.hostagent.v1.HostAgent/WatchEvents" as const,
@@ -1958,6 +3294,25 @@ export interface HostAgentServer extends UntypedServiceImplementation {
   deleteGuest: handleUnaryCall<GuestRef, DeleteGuestResponse>;
   getGuest: handleUnaryCall<GuestRef, Guest>;
   listGuests: handleUnaryCall<ListGuestsRequest, ListGuestsResponse>;
+  /**
+   * Sets the guest's SPICE password on the running guest and its definition; the old
+   * password stops working at once. Open SPICE sessions are not cut.
+   */
+  setConsolePassword: handleUnaryCall<SetConsolePasswordRequest, Guest>;
+  /** The guest's screen as PNG. */
+  screenshot: handleUnaryCall<GuestRef, ScreenshotResponse>;
+  /**
+   * Live, peer-to-peer migration to another host; streams progress until it ends.
+   * Only one migration per guest at a time: a second call while one runs is ABORTED.
+   */
+  migrateGuest: handleServerStreamingCall<MigrateGuestRequest, MigrationProgress>;
+  /**
+   * Changes the bandwidth cap of the guest's migration in flight (FAILED_PRECONDITION
+   * when none runs). Used to hold a migration back until SPICE clients are ready.
+   */
+  setMigrationBandwidth: handleUnaryCall<SetMigrationBandwidthRequest, MigrationProgress>;
+  /** Aborts the guest's migration in flight; the guest keeps running here. */
+  abortMigration: handleUnaryCall<GuestRef, AbortMigrationResponse>;
   /** Lifecycle events; resume after a reconnect by passing the last sequence seen. */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, GuestEvent>;
 }
@@ -2066,6 +3421,86 @@ export interface HostAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListGuestsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Sets the guest's SPICE password on the running guest and its definition; the old
+   * password stops working at once. Open SPICE sessions are not cut.
+   */
+  setConsolePassword(
+    request: SetConsolePasswordRequest,
+    callback: (error: ServiceError | null, response: Guest) => void,
+  ): ClientUnaryCall;
+  setConsolePassword(
+    request: SetConsolePasswordRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Guest) => void,
+  ): ClientUnaryCall;
+  setConsolePassword(
+    request: SetConsolePasswordRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Guest) => void,
+  ): ClientUnaryCall;
+  /** The guest's screen as PNG. */
+  screenshot(
+    request: GuestRef,
+    callback: (error: ServiceError | null, response: ScreenshotResponse) => void,
+  ): ClientUnaryCall;
+  screenshot(
+    request: GuestRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ScreenshotResponse) => void,
+  ): ClientUnaryCall;
+  screenshot(
+    request: GuestRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ScreenshotResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Live, peer-to-peer migration to another host; streams progress until it ends.
+   * Only one migration per guest at a time: a second call while one runs is ABORTED.
+   */
+  migrateGuest(request: MigrateGuestRequest, options?: Partial<CallOptions>): ClientReadableStream<MigrationProgress>;
+  migrateGuest(
+    request: MigrateGuestRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<MigrationProgress>;
+  /**
+   * Changes the bandwidth cap of the guest's migration in flight (FAILED_PRECONDITION
+   * when none runs). Used to hold a migration back until SPICE clients are ready.
+   */
+  setMigrationBandwidth(
+    request: SetMigrationBandwidthRequest,
+    callback: (error: ServiceError | null, response: MigrationProgress) => void,
+  ): ClientUnaryCall;
+  setMigrationBandwidth(
+    request: SetMigrationBandwidthRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MigrationProgress) => void,
+  ): ClientUnaryCall;
+  setMigrationBandwidth(
+    request: SetMigrationBandwidthRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MigrationProgress) => void,
+  ): ClientUnaryCall;
+  /** Aborts the guest's migration in flight; the guest keeps running here. */
+  abortMigration(
+    request: GuestRef,
+    callback: (error: ServiceError | null, response: AbortMigrationResponse) => void,
+  ): ClientUnaryCall;
+  abortMigration(
+    request: GuestRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AbortMigrationResponse) => void,
+  ): ClientUnaryCall;
+  abortMigration(
+    request: GuestRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AbortMigrationResponse) => void,
+  ): ClientUnaryCall;
   /** Lifecycle events; resume after a reconnect by passing the last sequence seen. */
   watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<GuestEvent>;
   watchEvents(
@@ -2083,6 +3518,14 @@ export const HostAgentClient = makeGenericClientConstructor(
   service: typeof HostAgentService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
