@@ -12,6 +12,7 @@ const USAGE = `usage: testbed <up|down|status> [options]
 options:
   --name NAME     instance name (default: $DESKPLANE_TESTBED_NAME or "default")
   --hosts N       number of simulated KVM hosts (default 2)
+  --subnet S      hosts listen on 127.0.S.N (default 1; a second instance needs another)
   --no-kube       skip etcd + kube-apiserver
   --no-hosts      skip libvirt hosts and the guest image
   --no-redis      skip Redis
@@ -25,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       name: { type: 'string' },
       hosts: { type: 'string' },
+      subnet: { type: 'string' },
       'no-kube': { type: 'boolean', default: false },
       'no-hosts': { type: 'boolean', default: false },
       'no-redis': { type: 'boolean', default: false },
@@ -39,7 +41,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const overrides: Partial<TestbedConfig> = {
     ...(values.name ? { name: values.name } : {}),
-    ...(values.hosts ? { hosts: parseHosts(values.hosts) } : {}),
+    ...(values.hosts ? { hosts: parseIntIn('--hosts', values.hosts, 1, 16) } : {}),
+    ...(values.subnet ? { hostSubnet: parseIntIn('--subnet', values.subnet, 1, 254) } : {}),
     parts: { redis: !values['no-redis'], kube: !values['no-kube'], hosts: !values['no-hosts'] },
   };
   const log = (msg: string): void => void process.stderr.write(`[testbed] ${msg}\n`);
@@ -61,9 +64,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function parseHosts(v: string): number {
+function parseIntIn(flag: string, v: string, min: number, max: number): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`--hosts must be an integer from 1 to 16, got "${v}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got "${v}"`);
   return n;
 }
 

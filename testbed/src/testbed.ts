@@ -90,7 +90,9 @@ async function bringUpHosts(cfg: TestbedConfig, state: TestbedState, log: Log, s
     const existing = state.hosts.find((h) => h.name === name);
     if (existing && (await healthy(() => checkHost(existing)))) continue;
     if (existing) await stopHost(existing);
-    const host = await startHost({ index: i, name, address: `127.0.${cfg.hostSubnet}.${i}`, stateDir: cfg.stateDir, log });
+    // A restarted host keeps the address it had, whatever subnet this call was given.
+    const address = existing?.address ?? `127.0.${cfg.hostSubnet}.${i}`;
+    const host = await startHost({ index: i, name, address, stateDir: cfg.stateDir, log });
     state.hosts = [...state.hosts.filter((h) => h.name !== name), host].sort((a, b) => a.name.localeCompare(b.name));
     save();
   }
