@@ -14,8 +14,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{packages,services,operators,gateway,web-console}/**/{src,test}/**/*.test.ts', 'testbed/src/**/*.test.ts'],
-          exclude: ['**/node_modules/**', '**/dist/**'],
+          // Pure and in-process tests: beside the code (src/) and in packages' test/ folders.
+          include: ['{packages,services,operators,gateway,web-console,testbed}/**/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**', '**/*.{smoke,e2e}.test.ts'],
         },
       },
       {
@@ -24,7 +25,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'smoke',
-          include: ['testbed/test/**/*.test.ts'],
+          include: [
+            'testbed/test/**/*.test.ts',
+            '{services,operators,gateway,web-console}/*/test/**/*.test.ts',
+            '{packages,services,operators,gateway,web-console}/**/*.{smoke,e2e}.test.ts',
+          ],
+          exclude: ['**/node_modules/**', '**/dist/**'],
           globalSetup: ['testbed/test/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
