@@ -1,0 +1,114 @@
+/**
+ * Scheduler benchmark: placements per second and hosts used, for each strategy, against a
+ * first-fit-decreasing packing and a volume lower bound computed in the same run.
+ *
+ *   npx tsx --conditions=source bench/scheduler/run.ts [--hosts 1000] [--desktops 10000] [--seed 1] [--reps 5]
+ */
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { scheduleBatch, type DesktopRequest, type HostCandidate, type SchedulerConfig } from '@deskplane/desktop-operator';
+import { decreasing, firstFitDecreasing, lowerBound } from './baselines';
+import { makeDesktops, makeHosts } from './fleet';
+
+const { values } = parseArgs({
+  options: {
+    hosts: { type: 'string', default: '1000' },
+    desktops: { type: 'string', default: '10000' },
+    seed: { type: 'string', default: '1' },
+    reps: { type: 'string', default: '5' },
+  },
+});
+const nHosts = Number(values.hosts);
+const nDesktops = Number(values.desktops);
+const seed = Number(values.seed);
+const reps = Math.max(1, Number(values.reps));
+const MAX_GUESTS = 100;
+
+const hosts = makeHosts(nHosts, seed);
+const arrivals = makeDesktops(nDesktops, seed);
+const sorted = decreasing(arrivals, hosts);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Independent check of the output: no host past its overcommit, disk or guest limits. */
+function checkLimits(after: readonly HostCandidate[]): void {
+  for (const h of after) {
+    const over =
+      h.allocated.vcpus > h.capacity.vcpus * h.overcommit.cpu ||
+      h.allocated.memoryBytes > h.capacity.memoryBytes * h.overcommit.memory ||
+      h.allocated.diskBytes > h.capacity.diskBytes ||
+      h.guests.length > (h.maxGuests ?? MAX_GUESTS);
+    if (over) throw new Error(`host ${h.name} is over its limits`);
+  }
+}
+
+interface Row {
+  strategy: string;
+  order: string;
+  perSecond: number;
+  hostsUsed: number;
+  unschedulable: number;
+}
+
+function timed<T>(fn: () => T): { value: T; seconds: number } {
+  const t0 = performance.now();
+  const value = fn();
+  return { value, seconds: (performance.now() - t0) / 1000 };
+}
+
+function measure(strategy: string, order: string, desktops: readonly DesktopRequest[], config: SchedulerConfig): Row {
+  timed(() => scheduleBatch(desktops, hosts, config)); // warm-up, not counted
+  const rates: number[] = [];
+  let last: ReturnType<typeof scheduleBatch> | undefined;
+  for (let i = 0; i < reps; i++) {
+    const { value, seconds } = timed(() => scheduleBatch(desktops, hosts, config));
+    rates.push(desktops.length / seconds);
+    last = value;
+  }
+  checkLimits(last!.hosts);
+  return {
+    strategy,
+    order,
+    perSecond: median(rates),
+    hostsUsed: last!.hosts.filter((h) => h.guests.length > 0).length,
+    unschedulable: last!.placements.filter((p) => !p.result.ok).length,
+  };
+}
+
+const rows: Row[] = [
+  measure('spread', 'arrival', arrivals, { strategy: 'spread', maxGuestsPerHost: MAX_GUESTS }),
+  measure('bin-pack', 'arrival', arrivals, { strategy: 'binPack', maxGuestsPerHost: MAX_GUESTS }),
+  measure('bin-pack', 'decreasing', sorted, { strategy: 'binPack', maxGuestsPerHost: MAX_GUESTS }),
+];
+const ffdRates: number[] = [];
+let ffd = firstFitDecreasing(arrivals, hosts, { maxGuestsPerHost: MAX_GUESTS });
+for (let i = 0; i < reps; i++) {
+  const { value, seconds } = timed(() => firstFitDecreasing(arrivals, hosts, { maxGuestsPerHost: MAX_GUESTS }));
+  ffdRates.push(arrivals.length / seconds);
+  ffd = value;
+}
+rows.push({ strategy: 'FFD baseline', order: 'decreasing', perSecond: median(ffdRates), hostsUsed: ffd.hostsUsed, unschedulable: ffd.unschedulable });
+const bound = lowerBound(arrivals, hosts, MAX_GUESTS);
+
+const usableHosts = hosts.filter((h) => h.ready && h.schedulable && !h.maintenance).length;
+console.log(`scheduler bench: ${nHosts} hosts (${usableHosts} usable) × ${nDesktops} desktops, seed ${seed}, median of ${reps} runs after 1 warm-up`);
+console.log(`node ${process.version}, ${nHosts * nDesktops} host×desktop filter evaluations per run`);
+console.log('');
+const header = ['strategy', 'order', 'placements/s', 'hosts used', 'FFD hosts', 'lower bound', 'ratio to lower bound', 'unschedulable'];
+const fmt = (r: Row) => [
+  r.strategy,
+  r.order,
+  Math.round(r.perSecond).toLocaleString('en-US'),
+  String(r.hostsUsed),
+  String(ffd.hostsUsed),
+  String(bound),
+  (r.hostsUsed / bound).toFixed(3),
+  String(r.unschedulable),
+];
+console.log(`| ${header.join(' | ')} |`);
+console.log(`|${header.map((_, i) => (i >= 2 ? '---:' : '---')).join('|')}|`);
+for (const r of rows) console.log(`| ${fmt(r).join(' | ')} |`);
