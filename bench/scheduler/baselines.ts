@@ -49,7 +49,7 @@ export function firstFitDecreasing(
   desktops: readonly DesktopRequest[],
   hosts: readonly HostCandidate[],
   config: SchedulerConfig,
-): { hostsUsed: number; unschedulable: number } {
+): { hostsUsed: number; usedMemory: number; placedMemory: number; unschedulable: number } {
   const prepared = prepareHosts(hosts, resolveConfig(config)).sort(
     (a, b) => b.allocatableMemory - a.allocatableMemory || b.allocatableCpu - a.allocatableCpu || (a.name < b.name ? -1 : 1),
   );
@@ -60,7 +60,13 @@ export function firstFitDecreasing(
     if (host) commit(host, req);
     else unschedulable++;
   }
-  return { hostsUsed: prepared.filter((h) => h.added.length > 0).length, unschedulable };
+  const used = prepared.filter((h) => h.added.length > 0);
+  return {
+    hostsUsed: used.length,
+    usedMemory: used.reduce((s, h) => s + h.allocatableMemory, 0),
+    placedMemory: used.reduce((s, h) => s + h.usedMemory, 0),
+    unschedulable,
+  };
 }
 
 /**

@@ -5,7 +5,6 @@
 import type { DesktopRequest, HostCandidate, SelectorRequirement } from '@deskplane/desktop-operator';
 
 export const GiB = 1024 ** 3;
-export const TiB = 1024 * GiB;
 
 /** mulberry32: tiny, fast, good enough to draw a fleet. */
 export function rng(seed: number): () => number {
@@ -39,7 +38,7 @@ const SKUS: ReadonlyArray<readonly [readonly [number, number], number]> = [
 ];
 
 /**
- * `n` empty hosts: 32–128 vCPUs, 128–1024 GiB, 2–8 TiB disk, overcommit CPU 4 / memory 1.0;
+ * `n` empty hosts: 32–128 vCPUs, 128–1024 GiB, 1.5–12 TiB disk, overcommit CPU 4 / memory 1.0;
  * labels zone (a/b/c), cpu-gen, 8 % with gpu=true; 1 % not ready, 1 % in maintenance,
  * 1 % cordoned.
  */
@@ -60,7 +59,8 @@ export function makeHosts(n: number, seed: number): HostCandidate[] {
       ready: !(state < 0.01),
       maintenance: state >= 0.01 && state < 0.02,
       schedulable: !(state >= 0.02 && state < 0.03),
-      capacity: { vcpus, memoryBytes: memGiB * GiB, diskBytes: pick(rand, [2, 4, 4, 8]) * TiB },
+      // Local NVMe grows with the SKU: 12 GiB of disk per GiB of memory (1.5–12 TiB).
+      capacity: { vcpus, memoryBytes: memGiB * GiB, diskBytes: memGiB * 12 * GiB },
       overcommit: { cpu: 4, memory: 1.0 },
       allocated: { vcpus: 0, memoryBytes: 0, diskBytes: 0 },
       guests: [],

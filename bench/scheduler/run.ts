@@ -47,11 +47,27 @@ function checkLimits(after: readonly HostCandidate[]): void {
 }
 
 interface Row {
+  /** The most common unschedulable message, for the notes. */
+  topMessage?: string;
   strategy: string;
   order: string;
   perSecond: number;
   hostsUsed: number;
+  /** Allocatable memory of the hosts used ÷ memory placed: 1.0 = the used hosts are full. */
+  memoryFootprint: number;
   unschedulable: number;
+}
+
+function footprint(after: readonly HostCandidate[]): number {
+  const used = after.filter((h) => h.guests.length > 0);
+  const alloc = used.reduce((s, h) => s + Math.floor(h.capacity.memoryBytes * h.overcommit.memory), 0);
+  return alloc / used.reduce((s, h) => s + h.allocated.memoryBytes, 0);
+}
+
+function mostCommon(xs: string[]): string | undefined {
+  const n = new Map<string, number>();
+  for (const x of xs) n.set(x, (n.get(x) ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
 function timed<T>(fn: () => T): { value: T; seconds: number } {
@@ -75,7 +91,9 @@ function measure(strategy: string, order: string, desktops: readonly DesktopRequ
     order,
     perSecond: median(rates),
     hostsUsed: last!.hosts.filter((h) => h.guests.length > 0).length,
+    memoryFootprint: footprint(last!.hosts),
     unschedulable: last!.placements.filter((p) => !p.result.ok).length,
+    topMessage: mostCommon(last!.placements.flatMap((p) => (p.result.ok ? [] : [p.result.message.replace(/^0\/\d+ hosts available: /, '')]))),
   };
 }
 
@@ -91,14 +109,14 @@ for (let i = 0; i < reps; i++) {
   ffdRates.push(arrivals.length / seconds);
   ffd = value;
 }
-rows.push({ strategy: 'FFD baseline', order: 'decreasing', perSecond: median(ffdRates), hostsUsed: ffd.hostsUsed, unschedulable: ffd.unschedulable });
+rows.push({ strategy: 'FFD baseline', order: 'decreasing', perSecond: median(ffdRates), hostsUsed: ffd.hostsUsed, memoryFootprint: ffd.usedMemory / ffd.placedMemory, unschedulable: ffd.unschedulable });
 const bound = lowerBound(arrivals, hosts, MAX_GUESTS);
 
 const usableHosts = hosts.filter((h) => h.ready && h.schedulable && !h.maintenance).length;
 console.log(`scheduler bench: ${nHosts} hosts (${usableHosts} usable) × ${nDesktops} desktops, seed ${seed}, median of ${reps} runs after 1 warm-up`);
-console.log(`node ${process.version}, ${nHosts * nDesktops} host×desktop filter evaluations per run`);
+console.log(`node ${process.version}, up to ${(nHosts * nDesktops).toLocaleString('en-US')} host×desktop filter evaluations per run (FFD stops at the first fit)`);
 console.log('');
-const header = ['strategy', 'order', 'placements/s', 'hosts used', 'FFD hosts', 'lower bound', 'ratio to lower bound', 'unschedulable'];
+const header = ['strategy', 'order', 'placements/s', 'hosts used', 'FFD hosts', 'lower bound', 'ratio to lower bound', 'ratio to FFD', 'memory of used hosts ÷ placed', 'unschedulable'];
 const fmt = (r: Row) => [
   r.strategy,
   r.order,
@@ -106,9 +124,12 @@ const fmt = (r: Row) => [
   String(r.hostsUsed),
   String(ffd.hostsUsed),
   String(bound),
-  (r.hostsUsed / bound).toFixed(3),
+  (r.hostsUsed / bound).toFixed(2),
+  (r.hostsUsed / ffd.hostsUsed).toFixed(2),
+  r.memoryFootprint.toFixed(3),
   String(r.unschedulable),
 ];
 console.log(`| ${header.join(' | ')} |`);
 console.log(`|${header.map((_, i) => (i >= 2 ? '---:' : '---')).join('|')}|`);
 for (const r of rows) console.log(`| ${fmt(r).join(' | ')} |`);
+for (const r of rows) if (r.topMessage) console.log(`\n${r.strategy} (${r.order}), most common unschedulable message: ${r.topMessage}`);

@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
-import type { DeskplaneJob, JobRequest, QueueName } from './jobs';
+import type { JobRequest, QueueName } from './jobs';
 
 /** Where decisions go. The operator depends on this, never on Redis. */
 export interface JobQueue {

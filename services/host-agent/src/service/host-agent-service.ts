@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Metadata, status, type handleServerStreamingCall, type handleUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
-import { hostAgent } from '@deskplane/grpc-contracts';
+import type { hostAgent } from '@deskplane/grpc-contracts';
 import type { DomainEvent, EventSubscription, GuestInfo, HostDriver, NodeInfo } from '../driver/types';
 import { AbortedError, FailedPreconditionError, HostAgentError, OutOfRangeError } from '../errors';
 import { requestIdFrom, type Logger } from '../log';
@@ -247,6 +247,8 @@ export class HostAgentService {
   private watch(call: ServerWritableStream<hostAgent.WatchEventsRequest, hostAgent.GuestEvent>, done: (err?: unknown) => void): Promise<void> {
     const after = call.request.afterSequence;
     if (after > BigInt(Number.MAX_SAFE_INTEGER)) throw new OutOfRangeError(`after_sequence ${after} is ahead of this agent's event log; relist with ListGuests and watch from 0`);
+    // Assigned below; `end` may only run once subscribe() has returned.
+    // eslint-disable-next-line prefer-const
     let sub: Subscription | undefined;
     const end = (err?: unknown): void => {
       sub?.close();
@@ -293,12 +295,8 @@ export class HostAgentService {
       const ctx: RpcContext = { requestId: requestIdFrom(call.metadata), secrets: [] };
       const trailer = new Metadata();
       trailer.set('x-request-id', ctx.requestId);
-      let result: Promise<Res>;
-      try {
-        result = fn(call.request, ctx);
-      } catch (err) {
-        result = Promise.reject(err);
-      }
+      // async wrapper: a synchronous throw (validation) becomes a rejection like any other.
+      const result = (async () => fn(call.request, ctx))();
       result.then(
         res => {
           this.record(method, call.request, ctx, t0, status.OK);
@@ -331,13 +329,7 @@ export class HostAgentService {
           if (!call.cancelled && !call.writableEnded) call.emit('error', st);
         }
       };
-      let started: Promise<void>;
-      try {
-        started = fn(call, ctx, done);
-      } catch (err) {
-        started = Promise.reject(err);
-      }
-      started.catch(done);
+      (async () => fn(call, ctx, done))().catch(done);
     };
   }
 

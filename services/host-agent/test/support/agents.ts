@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { credentials, type ChannelCredentials, type ClientReadableStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type ChannelOptions, type ClientReadableStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { hostAgent } from '@deskplane/grpc-contracts';
 import type { HostState } from '@deskplane/testbed';
 import { parseConfig, type HostAgentConfig } from '../../src/config';
@@ -42,10 +42,11 @@ export async function startAgent(
   h: TestbedHost,
   over: Partial<HostAgentConfig> = {},
   clientCredentials: ChannelCredentials = credentials.createInsecure(),
+  clientOptions: ChannelOptions = {},
 ): Promise<AgentUnderTest> {
   const config = agentConfig(tb, h, over);
   const agent = await startHostAgent(config, undefined, { log: createLogger({ level: config.logLevel, base: { host: h.host.name } }) });
-  const client = new hostAgent.HostAgentClient(`127.0.0.1:${agent.port}`, clientCredentials);
+  const client = new hostAgent.HostAgentClient(`127.0.0.1:${agent.port}`, clientCredentials, clientOptions);
   return { host: h.host, config, agent, client, storageDir: tb.storageDir };
 }
 
