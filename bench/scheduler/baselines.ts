@@ -75,7 +75,11 @@ export function firstFitDecreasing(
  * first; plus ceil(desktops / max guests per host). The bound is the maximum of these. It
  * relaxes selectors, anti-affinity and item boundaries, so no packing can beat it.
  */
-export function lowerBound(desktops: readonly DesktopRequest[], hosts: readonly HostCandidate[], maxGuestsPerHost: number): number {
+export function lowerBound(
+  desktops: readonly DesktopRequest[],
+  hosts: readonly HostCandidate[],
+  maxGuestsPerHost: number,
+): { bound: number; cpu: number; memory: number; disk: number; guests: number } {
   const u = hosts.filter(usable).map(allocatable);
   const fewest = (demand: number, amounts: number[]): number => {
     amounts.sort((a, b) => b - a);
@@ -84,10 +88,9 @@ export function lowerBound(desktops: readonly DesktopRequest[], hosts: readonly 
     return Infinity;
   };
   const total = (f: (d: DesktopRequest) => number) => desktops.reduce((s, d) => s + f(d), 0);
-  return Math.max(
-    fewest(total((d) => d.vcpus), u.map((a) => a.vcpus)),
-    fewest(total((d) => d.memoryBytes), u.map((a) => a.memoryBytes)),
-    fewest(total((d) => d.diskBytes), u.map((a) => a.diskBytes)),
-    Math.ceil(desktops.length / maxGuestsPerHost),
-  );
+  const cpu = fewest(total((d) => d.vcpus), u.map((a) => a.vcpus));
+  const memory = fewest(total((d) => d.memoryBytes), u.map((a) => a.memoryBytes));
+  const disk = fewest(total((d) => d.diskBytes), u.map((a) => a.diskBytes));
+  const guests = Math.ceil(desktops.length / maxGuestsPerHost);
+  return { bound: Math.max(cpu, memory, disk, guests), cpu, memory, disk, guests };
 }

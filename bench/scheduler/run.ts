@@ -52,6 +52,7 @@ interface Row {
   strategy: string;
   order: string;
   perSecond: number;
+  perCpuSecond: number;
   hostsUsed: number;
   /** Allocatable memory of the hosts used ÷ memory placed: 1.0 = the used hosts are full. */
   memoryFootprint: number;
@@ -70,19 +71,25 @@ function mostCommon(xs: string[]): string | undefined {
   return [...n].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
-function timed<T>(fn: () => T): { value: T; seconds: number } {
+/** Wall-clock and process CPU time of one call (CPU time is steadier on a shared machine). */
+function timed<T>(fn: () => T): { value: T; seconds: number; cpuSeconds: number } {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const value = fn();
-  return { value, seconds: (performance.now() - t0) / 1000 };
+  const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { value, seconds, cpuSeconds: (c.user + c.system) / 1e6 };
 }
 
 function measure(strategy: string, order: string, desktops: readonly DesktopRequest[], config: SchedulerConfig): Row {
   timed(() => scheduleBatch(desktops, hosts, config)); // warm-up, not counted
   const rates: number[] = [];
+  const cpuRates: number[] = [];
   let last: ReturnType<typeof scheduleBatch> | undefined;
   for (let i = 0; i < reps; i++) {
-    const { value, seconds } = timed(() => scheduleBatch(desktops, hosts, config));
+    const { value, seconds, cpuSeconds } = timed(() => scheduleBatch(desktops, hosts, config));
     rates.push(desktops.length / seconds);
+    cpuRates.push(desktops.length / cpuSeconds);
     last = value;
   }
   checkLimits(last!.hosts);
@@ -90,6 +97,7 @@ function measure(strategy: string, order: string, desktops: readonly DesktopRequ
     strategy,
     order,
     perSecond: median(rates),
+    perCpuSecond: median(cpuRates),
     hostsUsed: last!.hosts.filter((h) => h.guests.length > 0).length,
     memoryFootprint: footprint(last!.hosts),
     unschedulable: last!.placements.filter((p) => !p.result.ok).length,
@@ -103,24 +111,29 @@ const rows: Row[] = [
   measure('bin-pack', 'decreasing', sorted, { strategy: 'binPack', maxGuestsPerHost: MAX_GUESTS }),
 ];
 const ffdRates: number[] = [];
+const ffdCpuRates: number[] = [];
 let ffd = firstFitDecreasing(arrivals, hosts, { maxGuestsPerHost: MAX_GUESTS });
 for (let i = 0; i < reps; i++) {
-  const { value, seconds } = timed(() => firstFitDecreasing(arrivals, hosts, { maxGuestsPerHost: MAX_GUESTS }));
+  const { value, seconds, cpuSeconds } = timed(() => firstFitDecreasing(arrivals, hosts, { maxGuestsPerHost: MAX_GUESTS }));
   ffdRates.push(arrivals.length / seconds);
+  ffdCpuRates.push(arrivals.length / cpuSeconds);
   ffd = value;
 }
-rows.push({ strategy: 'FFD baseline', order: 'decreasing', perSecond: median(ffdRates), hostsUsed: ffd.hostsUsed, memoryFootprint: ffd.usedMemory / ffd.placedMemory, unschedulable: ffd.unschedulable });
-const bound = lowerBound(arrivals, hosts, MAX_GUESTS);
+rows.push({ strategy: 'FFD baseline', order: 'decreasing', perSecond: median(ffdRates), perCpuSecond: median(ffdCpuRates), hostsUsed: ffd.hostsUsed, memoryFootprint: ffd.usedMemory / ffd.placedMemory, unschedulable: ffd.unschedulable });
+const lb = lowerBound(arrivals, hosts, MAX_GUESTS);
+const bound = lb.bound;
 
 const usableHosts = hosts.filter((h) => h.ready && h.schedulable && !h.maintenance).length;
 console.log(`scheduler bench: ${nHosts} hosts (${usableHosts} usable) × ${nDesktops} desktops, seed ${seed}, median of ${reps} runs after 1 warm-up`);
 console.log(`node ${process.version}, up to ${(nHosts * nDesktops).toLocaleString('en-US')} host×desktop filter evaluations per run (FFD stops at the first fit)`);
+console.log(`lower bound ${bound} = max(cpu ${lb.cpu}, memory ${lb.memory}, disk ${lb.disk}, guests ${lb.guests}); max ${MAX_GUESTS} guests per host`);
 console.log('');
-const header = ['strategy', 'order', 'placements/s', 'hosts used', 'FFD hosts', 'lower bound', 'ratio to lower bound', 'ratio to FFD', 'memory of used hosts ÷ placed', 'unschedulable'];
+const header = ['strategy', 'order', 'placements/s', 'placements/CPU-s', 'hosts used', 'FFD hosts', 'lower bound', 'ratio to lower bound', 'ratio to FFD', 'memory of used hosts ÷ placed', 'unschedulable'];
 const fmt = (r: Row) => [
   r.strategy,
   r.order,
   Math.round(r.perSecond).toLocaleString('en-US'),
+  Math.round(r.perCpuSecond).toLocaleString('en-US'),
   String(r.hostsUsed),
   String(ffd.hostsUsed),
   String(bound),

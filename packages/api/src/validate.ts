@@ -59,6 +59,15 @@ function describe(error: ValueError): string {
   }
 }
 
+/** The apiserver's wording for a failed rule: `Invalid value: "object": <message>`. */
+function celMessage(rule: CelRule, value: unknown): string {
+  if (rule.reason === 'FieldValueRequired') return `Required value: ${rule.message}`;
+  if (rule.reason === 'FieldValueForbidden') return `Forbidden: ${rule.message}`;
+  if (rule.reason === 'FieldValueDuplicate') return `Duplicate value: ${rule.message}`;
+  const type = Array.isArray(value) ? 'array' : Number.isInteger(value) ? 'integer' : typeof value;
+  return `Invalid value: "${type}": ${rule.message}`;
+}
+
 /** Runs the CEL twins of every rule on the path through `value` (and `old`, for transition rules). */
 function checkCel(schema: Node, value: unknown, old: unknown, path: string, issues: ValidationIssue[]): void {
   if (value === undefined) return;
@@ -68,7 +77,7 @@ function checkCel(schema: Node, value: unknown, old: unknown, path: string, issu
     if (isTransitionRule(rule.rule) && old === undefined) continue;
     if (!check(value, old)) {
       const at = rule.fieldPath ? `${path}${rule.fieldPath}`.replace(/^\./, '') : path;
-      issues.push({ path: at, message: `Invalid value: ${rule.message}` });
+      issues.push({ path: at, message: celMessage(rule, value) });
     }
   }
   const kind = schema[Kind];
@@ -96,7 +105,7 @@ export function issuesFor(def: KindDefinition, obj: unknown, old?: unknown): Val
   const issues: ValidationIssue[] = [];
   for (const error of Value.Errors(def.schema, obj)) issues.push({ path: fieldPath(error.path), message: describe(error) });
   // CEL rules only see schema-valid data, as on the apiserver.
-  if (issues.length === 0) checkCel(def.schema as Node, obj, old, '', issues);
+  if (issues.length === 0) checkCel(def.schema, obj, old, '', issues);
   return issues;
 }
 

@@ -21,10 +21,15 @@ export const filterExcluded: Filter = (req, host) =>
 
 /** True when the host's labels satisfy the request's matchLabels and matchExpressions. */
 export function selectorMatches(req: PreparedRequest, labels: Readonly<Record<string, string>>): boolean {
-  for (const [key, value] of req.matchLabels) {
+  // Index loops: no iterator or destructuring allocation per host.
+  const ml = req.matchLabels;
+  for (let i = 0; i < ml.length; i++) {
+    const [key, value] = ml[i]!;
     if (!Object.hasOwn(labels, key) || labels[key] !== value) return false;
   }
-  for (const e of req.matchExpressions) {
+  const me = req.matchExpressions;
+  for (let i = 0; i < me.length; i++) {
+    const e = me[i]!;
     const has = Object.hasOwn(labels, e.key);
     switch (e.operator) {
       case 'In':

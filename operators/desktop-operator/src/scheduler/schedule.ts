@@ -24,6 +24,11 @@ import type {
   Unschedulable,
 } from './types';
 
+// The hot loop's callees, bound once: when this module runs through a bundler's CommonJS
+// interop (tsx, esbuild), every call through an import binding is an exports getter call.
+const passesOrReason = runFilters;
+const scoreOf = combinedScore;
+
 /**
  * Formats the kube-scheduler style message: "0/5 hosts available: 3 insufficient memory,
  * 2 in maintenance". Entries sorted by count (descending), then text (code-unit order).
@@ -64,8 +69,8 @@ function pick(req: PreparedRequest, hosts: readonly PreparedHost[], config: Reso
   let bestName = '';
   for (let i = 0; i < hosts.length; i++) {
     const host = hosts[i]!;
-    if (runFilters(req, host) !== undefined) continue;
-    const score = combinedScore(req, host, config);
+    if (passesOrReason(req, host) !== undefined) continue;
+    const score = scoreOf(req, host, config);
     if (score > bestScore || (score === bestScore && host.name < bestName)) {
       best = i;
       bestScore = score;

@@ -80,7 +80,7 @@ function copyKeywords(schema: Node, kind: string, path: string, out: JSONSchemaP
 }
 
 function validations(schema: Node, path: string): CelRule[] | undefined {
-  const rules = schema['x-kubernetes-validations'];
+  const rules: unknown = schema['x-kubernetes-validations'];
   if (rules === undefined) return undefined;
   if (!Array.isArray(rules) || rules.length === 0) throw new SchemaConversionError(path, 'x-kubernetes-validations must be a non-empty list');
   return (rules as CelRule[]).map((r) => ({
@@ -102,7 +102,7 @@ function convertUnion(schema: Node, path: string): JSONSchemaProps {
     const out: JSONSchemaProps = {};
     copyKeywords(schema, 'Union', path, out);
     out.type = 'string';
-    out.enum = anyOf.map((s) => s.const);
+    out.enum = anyOf.map((s): unknown => s.const);
     return reorder(out, schema, path);
   }
   const [int, str] = anyOf;
@@ -132,7 +132,7 @@ function reorder(out: JSONSchemaProps, schema: Node, path: string): JSONSchemaPr
   for (const key of [...rest.filter((k) => !k.startsWith('x-')), ...rest.filter((k) => k.startsWith('x-'))]) {
     sorted[key] = (out as Record<string, unknown>)[key];
   }
-  return sorted as JSONSchemaProps;
+  return sorted;
 }
 
 /** Converts one TypeBox schema node (and everything under it) to a structural schema. */

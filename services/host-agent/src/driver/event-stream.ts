@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { LifecycleMapper, LineSplitter, parseEventLine } from './events';
-import type { DomainEvent, EventSubscription } from './types';
+import type { DomainEvent, DriverConfig, EventSubscription } from './types';
 import type { Virsh } from './virsh';
 
-type Log = NonNullable<import('./types').DriverConfig['log']>;
+type Log = NonNullable<DriverConfig['log']>;
 
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 15_000;
@@ -33,7 +33,7 @@ export class EventStream {
     return {
       close: () => {
         this.listeners.delete(onEvent);
-        if (this.listeners.size === 0) this.stopChild();
+        if (this.listeners.size === 0) void this.stopChild();
       },
     };
   }

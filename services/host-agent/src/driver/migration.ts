@@ -118,7 +118,8 @@ export class Migrations {
     const job = out === undefined ? undefined : parseJobInfo(out);
     if (job && job.type !== 'none') {
       run.lastJob = job;
-      if (run.phase === 'starting') run.phase = 'migrating';
+      // Until QEMU has sized the transfer, the job shows zeros: still starting.
+      if (run.phase === 'starting' && job.dataTotal > 0n) run.phase = 'migrating';
     }
   }
 

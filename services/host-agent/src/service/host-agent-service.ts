@@ -43,8 +43,13 @@ const HEALTH_TIMEOUT_MS = 5_000;
 export class HostAgentService {
   readonly events: EventLog<DomainEvent>;
   private readonly guestLock = new KeyedMutex();
-  /** Guests being created right now: counted as allocated before libvirt lists them. */
-  private readonly pending = new Map<string, Demand>();
+  /**
+   * Guests being (or just) created: counted as allocated until a listing that STARTED after
+   * their creation ended shows them, so a concurrent EnsureGuest never works from a stale
+   * list. `listedFrom`: the first listing number that will include the guest.
+   */
+  private readonly pending = new Map<string, Demand & { listedFrom?: number }>();
+  private listings = 0;
   private readonly migrating = new Map<string, { destination: string; since: Date }>();
   private readonly watchers = new Set<ServerWritableStream<hostAgent.WatchEventsRequest, hostAgent.GuestEvent>>();
   private driverEvents: EventSubscription | undefined;
@@ -75,7 +80,7 @@ export class HostAgentService {
 
   /** Host gauges for a metrics scrape. */
   async refreshMetrics(): Promise<void> {
-    const [node, guests] = await Promise.all([this.nodeInfo(), this.o.driver.listGuests()]);
+    const [node, guests] = await Promise.all([this.nodeInfo(), this.listGuests()]);
     this.o.metrics.setResources(computeCapacity(node, this.o.capacity), computeAllocated(node, guests, this.pending));
     this.o.metrics.setGuestStates(countStates(guests));
   }
@@ -108,15 +113,20 @@ export class HostAgentService {
         const def = v.validateGuestSpec(req.spec);
         return this.guestLock.run(def.desktopUid, async () => {
           this.refuseWhileMigrating(def.desktopUid, 'ensure');
-          const [node, guests] = await Promise.all([this.nodeInfo(), d.listGuests()]);
+          const [node, guests] = await Promise.all([this.nodeInfo(), this.listGuests()]);
           const current = guests.find(g => g.desktopUid === def.desktopUid);
           const demand = { vcpus: def.vcpus, memoryBytes: def.memoryBytes };
           checkFits(this.hostName(node), computeCapacity(node, this.o.capacity), computeAllocated(node, guests, this.pending), demand, current);
-          this.pending.set(def.desktopUid, demand);
+          const reservation: Demand & { listedFrom?: number } = { ...demand };
+          this.pending.set(def.desktopUid, reservation);
           try {
-            return guest(await d.ensureGuest(def));
-          } finally {
-            this.pending.delete(def.desktopUid);
+            const made = await d.ensureGuest(def);
+            reservation.listedFrom = this.listings + 1;
+            return guest(made);
+          } catch (err) {
+            // The driver leaves nothing behind on failure: release the reservation now.
+            if (this.pending.get(def.desktopUid) === reservation) this.pending.delete(def.desktopUid);
+            throw err;
           }
         });
       }),
@@ -178,7 +188,7 @@ export class HostAgentService {
 
   private async hostInfo(): Promise<hostAgent.HostInfo> {
     const d = this.o.driver;
-    const [node, images, guests] = await Promise.all([this.nodeInfo(true), d.listGoldenImages(), d.listGuests()]);
+    const [node, images, guests] = await Promise.all([this.nodeInfo(true), d.listGoldenImages(), this.listGuests()]);
     const capacity = computeCapacity(node, this.o.capacity);
     const allocated = computeAllocated(node, guests, this.pending);
     this.o.metrics.setResources(capacity, allocated);
@@ -264,6 +274,14 @@ export class HostAgentService {
     call.on('cancelled', () => end());
     call.on('close', () => end());
     return Promise.resolve();
+  }
+
+  /** The driver's guest list; drops reservations this listing is sure to include. */
+  private async listGuests(): Promise<GuestInfo[]> {
+    const number = ++this.listings;
+    const guests = await this.o.driver.listGuests();
+    for (const [uid, r] of this.pending) if (r.listedFrom !== undefined && r.listedFrom <= number) this.pending.delete(uid);
+    return guests;
   }
 
   private refuseWhileMigrating(uid: string, verb: string): void {

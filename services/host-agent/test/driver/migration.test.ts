@@ -56,6 +56,10 @@ beforeAll(() => {
 });
 
 afterEach(async () => {
+  for (const uid of uids) {
+    await src.abortMigration(uid);
+    await dst.abortMigration(uid);
+  }
   for (const uid of uids.splice(0)) {
     await src.deleteGuest(uid).catch(() => undefined);
     await dst.deleteGuest(uid).catch(() => undefined);
@@ -115,6 +119,11 @@ describe('live migration between testbed hosts (LibvirtDriver)', () => {
       def = await runningGuest();
       uids.splice(uids.indexOf(def.desktopUid), 1); // this describe cleans it up itself
     });
+    afterEach(async () => {
+      // A failed step must not leave a held migration running into the next one.
+      await src.abortMigration(def.desktopUid);
+      await dst.abortMigration(def.desktopUid);
+    });
     afterAll(async () => {
       await src.deleteGuest(def.desktopUid).catch(() => undefined);
       await dst.deleteGuest(def.desktopUid).catch(() => undefined);
@@ -166,6 +175,22 @@ describe('live migration between testbed hosts (LibvirtDriver)', () => {
       expect(result.phase).toBe('succeeded');
       expect((await dst.getGuest(uid)).state).toBe('running');
       await expect(src.getGuest(uid)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('comes back host-2 → host-1 by switching to post-copy', async () => {
+      const uid = def.desktopUid;
+      const back = tb.hosts[0]!.config;
+      const progress: MigrationStats[] = [];
+      const result = await dst.migrateGuest(
+        uid,
+        options({ destinationUri: back.libvirtUri, destinationAddress: back.consoleAddress, bandwidthMiBps: 1, postCopy: true, postCopyAfterSeconds: 1 }),
+        (s) => progress.push(s),
+      );
+      expect(result.phase).toBe('succeeded');
+      expect(progress.map((p) => p.phase)).toContain('post_copy');
+      expect((await src.getGuest(uid)).state).toBe('running');
+      const log = serialLogOf(tb.storageDir, uid);
+      await waitForTicks(log, Math.max(...ticks(log)), 30_000);
     });
   });
 });
