@@ -12,10 +12,10 @@ const MiB = 1024n * 1024n;
 const T = hostAgent.GuestEventType;
 
 /** A WatchEvents stream that records what it receives until cancelled. */
-function watch(a: AgentUnderTest, afterSequence: bigint): { events: hostAgent.GuestEvent[]; stream: ClientReadableStream<hostAgent.GuestEvent>; errors: Error[] } {
+function watch(a: AgentUnderTest, afterSequence: bigint, epoch = ''): { events: hostAgent.GuestEvent[]; stream: ClientReadableStream<hostAgent.GuestEvent>; errors: Error[] } {
   const events: hostAgent.GuestEvent[] = [];
   const errors: Error[] = [];
-  const stream = a.client.watchEvents({ afterSequence });
+  const stream = a.client.watchEvents({ afterSequence, epoch });
   stream.on('data', (e: hostAgent.GuestEvent) => events.push(e));
   stream.on('error', (err: Error & { code?: number }) => {
     if (err.code !== 1) errors.push(err); // 1 = CANCELLED: we hung up
@@ -87,7 +87,8 @@ describe('host agent e2e: lifecycle events', () => {
       await call(cb => a.client.startGuest({ desktopUid: uid }, cb));
       await waitUntil('the witness to see the restart', () => witness.events.filter(e => e.desktopUid === uid && e.type === T.GUEST_EVENT_TYPE_STARTED).length >= 2 || undefined, 30_000);
 
-      const again = watch(a, last);
+      // resume with the position AND the epoch it came from, as a real client does
+      const again = watch(a, last, first.events.at(-1)!.epoch);
       try {
         const missed = await waitUntil('the replay', () => (again.events.length >= witness.events.filter(e => e.sequence > last).length ? again.events : undefined), 10_000);
         // contiguous from last + 1, same as what the witness saw after `last`

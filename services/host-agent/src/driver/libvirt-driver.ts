@@ -9,7 +9,7 @@ import { EventStream } from './event-stream';
 import { detectDomainType, parseNodeInfo, parseVersion } from './host-info';
 import { Migrations } from './migration';
 import { encodePng, parsePpm, pngSize, PNG_SIGNATURE } from './png';
-import { ensureOverlay, findGoldenImage, listGoldenImages, removeFiles } from './storage';
+import { ensureOverlay, findGoldenImage, imageInUse, listGoldenImages, removeFiles } from './storage';
 import type {
   DomainEvent,
   DriverConfig,
@@ -167,6 +167,11 @@ export class LibvirtDriver implements HostDriver {
         });
         existed = true;
         this.log('info', 'guest deleted', { domain: name });
+      }
+      if (!existed && (await imageInUse(diskPath))) {
+        // Not defined here, but a QEMU (on another host sharing the storage) runs on it.
+        this.log('info', 'guest is not on this host and its disk is in use elsewhere; files kept', { domain: name });
+        return false;
       }
       return (await removeFiles([diskPath, serialLogPath])) || existed;
     });

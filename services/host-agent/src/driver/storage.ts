@@ -99,6 +99,22 @@ export async function ensureOverlay(image: GoldenImage, overlayPath: string, siz
   return true;
 }
 
+/**
+ * True when a QEMU holds the image open for writing (qemu-img cannot take its shared lock).
+ * On shared storage that QEMU may run on another host: after a migration, the source's
+ * "delete" must not take the disk from under the guest.
+ */
+export async function imageInUse(path: string): Promise<boolean> {
+  if (!(await fileExists(path))) return false;
+  try {
+    await qemuImg(['info', '--output=json', path]);
+    return false;
+  } catch (err) {
+    if (/lock/i.test((err as Error).message)) return true;
+    throw err;
+  }
+}
+
 /** Removes the files; true when any existed. */
 export async function removeFiles(paths: readonly string[]): Promise<boolean> {
   let any = false;

@@ -159,7 +159,7 @@ describe('HostAgentService over a scripted driver', () => {
     d.emit(ev('stopped'));
     d.emit(ev('crashed'));
     const got: hostAgent.GuestEvent[] = [];
-    const stream = c.watchEvents({ afterSequence: 1n });
+    const stream = c.watchEvents({ afterSequence: 1n, epoch: '' });
     stream.on('error', () => undefined); // CANCELLED when we hang up
     await new Promise<void>(resolve => {
       stream.on('data', (e: hostAgent.GuestEvent) => {
@@ -176,9 +176,29 @@ describe('HostAgentService over a scripted driver', () => {
     ]);
   });
 
+  it('refuses to resume from another epoch (an agent restart) with OUT_OF_RANGE', async () => {
+    const d = new ScriptedDriver();
+    const c = await start(d);
+    d.emit({ desktopUid: UID1, domainName: `dp-${UID1}`, type: 'started', detail: 'started', time: new Date() });
+    const first = await new Promise<hostAgent.GuestEvent>((resolve) => {
+      const s = c.watchEvents({ afterSequence: 0n, epoch: '' });
+      s.on('error', () => undefined);
+      s.on('data', (e: hostAgent.GuestEvent) => {
+        resolve(e);
+        s.cancel();
+      });
+      setTimeout(() => d.emit({ desktopUid: UID1, domainName: `dp-${UID1}`, type: 'stopped', detail: 'stopped', time: new Date() }), 50);
+    });
+    expect(first.epoch).toMatch(/^[0-9a-f-]{36}$/);
+    const stale = c.watchEvents({ afterSequence: 1n, epoch: 'an-earlier-agent-process' });
+    const err = await new Promise<ServiceError>((resolve) => stale.on('error', resolve));
+    expect(err.code).toBe(status.OUT_OF_RANGE);
+    expect(err.details).toMatch(/agent restarted .* relist with ListGuests/);
+  });
+
   it('close() ends open WatchEvents streams with UNAVAILABLE instead of hanging', async () => {
     const c = await start(new ScriptedDriver());
-    const stream = c.watchEvents({ afterSequence: 0n });
+    const stream = c.watchEvents({ afterSequence: 0n, epoch: '' });
     const ended = new Promise<ServiceError>(resolve => stream.on('error', resolve));
     await sleep(50);
     const t0 = Date.now();

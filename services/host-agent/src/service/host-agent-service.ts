@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Metadata, status, type handleServerStreamingCall, type handleUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import type { hostAgent } from '@deskplane/grpc-contracts';
@@ -42,6 +43,8 @@ const HEALTH_TIMEOUT_MS = 5_000;
  */
 export class HostAgentService {
   readonly events: EventLog<DomainEvent>;
+  /** Names this process's event log: sequences from another epoch mean nothing here. */
+  readonly epoch = randomUUID();
   private readonly guestLock = new KeyedMutex();
   /**
    * Guests being (or just) created: counted as allocated until a listing that STARTED after
@@ -256,6 +259,10 @@ export class HostAgentService {
   /** Replays the event log after the caller's position, then tails it (see EventLog). */
   private watch(call: ServerWritableStream<hostAgent.WatchEventsRequest, hostAgent.GuestEvent>, done: (err?: unknown) => void): Promise<void> {
     const after = call.request.afterSequence;
+    const { epoch } = call.request;
+    if (after > 0n && epoch && epoch !== this.epoch) {
+      throw new OutOfRangeError(`after_sequence ${after} is from event epoch ${epoch}, but this agent restarted (epoch ${this.epoch}); relist with ListGuests and watch from 0`);
+    }
     if (after > BigInt(Number.MAX_SAFE_INTEGER)) throw new OutOfRangeError(`after_sequence ${after} is ahead of this agent's event log; relist with ListGuests and watch from 0`);
     // Assigned below; `end` may only run once subscribe() has returned.
     // eslint-disable-next-line prefer-const
@@ -266,7 +273,7 @@ export class HostAgentService {
       done(err);
     };
     sub = this.events.subscribe(Number(after), {
-      write: e => (call.cancelled || call.writableEnded ? true : call.write(toGuestEvent(e))),
+      write: e => (call.cancelled || call.writableEnded ? true : call.write(toGuestEvent(e, this.epoch))),
       fail: err => end(err),
     });
     this.watchers.add(call);

@@ -71,8 +71,9 @@ export function toProgress(desktopUid: string, s: MigrationStats): hostAgent.Mig
   };
 }
 
-export function toGuestEvent(e: Sequenced<DomainEvent>): hostAgent.GuestEvent {
+export function toGuestEvent(e: Sequenced<DomainEvent>, epoch: string): hostAgent.GuestEvent {
   return {
+    epoch,
     sequence: BigInt(e.sequence),
     desktopUid: e.event.desktopUid,
     type: EVENT_TYPE[e.event.type] ?? hostAgent.GuestEventType.GUEST_EVENT_TYPE_UNSPECIFIED,

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeSpiceLink } from '../../../../testbed/src/probes/spice';
 import { LibvirtDriver } from '../../src/driver/libvirt-driver';
@@ -93,12 +94,17 @@ describe('live migration between testbed hosts (LibvirtDriver)', () => {
     expect(progress.length).toBeGreaterThanOrEqual(1);
     expect(progress[0]!.phase).toBe('starting');
 
-    expect((await dst.getGuest(uid)).state).toBe('running');
+    const moved0 = await dst.getGuest(uid);
+    expect(moved0.state).toBe('running');
     await expect(src.getGuest(uid)).rejects.toBeInstanceOf(NotFoundError);
     expect(domainNames(tb.hosts[0]!.config.libvirtUri)).not.toContain(`dp-${uid}`);
     const last = Math.max(...ticks(log));
     const [a] = await waitForTicks(log, last, 30_000);
     expect(a - last).toBeLessThan(30); // it counted on: no reboot
+
+    // Cleaning up the source must not take the shared disk from the guest now on host-2.
+    expect(await src.deleteGuest(uid)).toBe(false);
+    expect(existsSync(moved0.diskPath)).toBe(true);
 
     const moved = await dst.getGuest(uid);
     const probe = await probeSpiceLink({ host: tb.hosts[1]!.config.consoleAddress, port: moved.spicePort, password: def.spice.password, timeoutMs: 10_000 });

@@ -519,6 +519,12 @@ export interface WatchEventsRequest {
    * those events are no longer retained (the caller relists with ListGuests).
    */
   afterSequence: bigint;
+  /**
+   * The epoch of the last event the caller saw. Sequences restart when the agent does:
+   * a different epoch means the caller's position is meaningless here, so the call ends
+   * with OUT_OF_RANGE and the caller relists. Empty = do not check.
+   */
+  epoch: string;
 }
 
 export interface GuestEvent {
@@ -528,6 +534,8 @@ export interface GuestEvent {
   /** RFC 3339 time the host observed the event. */
   time: string;
   detail: string;
+  /** Identifies this agent process's event log (changes when the agent restarts). */
+  epoch: string;
 }
 
 function createBaseGetHostInfoRequest(): GetHostInfoRequest {
@@ -2922,7 +2930,7 @@ export const ListGuestsResponse: MessageFns<ListGuestsResponse> = {
 };
 
 function createBaseWatchEventsRequest(): WatchEventsRequest {
-  return { afterSequence: 0n };
+  return { afterSequence: 0n, epoch: "" };
 }
 
 export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
@@ -2932,6 +2940,9 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
         throw new globalThis.Error("value provided for field message.afterSequence of type uint64 too large");
       }
       writer.uint32(8).uint64(message.afterSequence);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(18).string(message.epoch);
     }
     return writer;
   },
@@ -2957,6 +2968,14 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
             message.afterSequence = reader.uint64() as bigint;
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2976,6 +2995,7 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
         : isSet(object.after_sequence)
         ? BigInt(object.after_sequence)
         : 0n,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
     };
   },
 
@@ -2983,6 +3003,9 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
     const obj: any = {};
     if (message.afterSequence !== 0n) {
       obj.afterSequence = message.afterSequence.toString();
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
     }
     return obj;
   },
@@ -2995,12 +3018,13 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
     message.afterSequence = (object.afterSequence !== undefined && object.afterSequence !== null)
       ? BigInt(object.afterSequence)
       : 0n;
+    message.epoch = object.epoch ?? "";
     return message;
   },
 };
 
 function createBaseGuestEvent(): GuestEvent {
-  return { sequence: 0n, desktopUid: "", type: 0, time: "", detail: "" };
+  return { sequence: 0n, desktopUid: "", type: 0, time: "", detail: "", epoch: "" };
 }
 
 export const GuestEvent: MessageFns<GuestEvent> = {
@@ -3022,6 +3046,9 @@ export const GuestEvent: MessageFns<GuestEvent> = {
     }
     if (message.detail !== "") {
       writer.uint32(42).string(message.detail);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(50).string(message.epoch);
     }
     return writer;
   },
@@ -3079,6 +3106,14 @@ export const GuestEvent: MessageFns<GuestEvent> = {
             message.detail = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3102,6 +3137,7 @@ export const GuestEvent: MessageFns<GuestEvent> = {
       type: isSet(object.type) ? guestEventTypeFromJSON(object.type) : 0,
       time: isSet(object.time) ? globalThis.String(object.time) : "",
       detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
     };
   },
 
@@ -3122,6 +3158,9 @@ export const GuestEvent: MessageFns<GuestEvent> = {
     if (message.detail !== "") {
       obj.detail = message.detail;
     }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
+    }
     return obj;
   },
 
@@ -3135,6 +3174,7 @@ export const GuestEvent: MessageFns<GuestEvent> = {
     message.type = object.type ?? 0;
     message.time = object.time ?? "";
     message.detail = object.detail ?? "";
+    message.epoch = object.epoch ?? "";
     return message;
   },
 };
