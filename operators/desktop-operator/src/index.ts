@@ -1,24 +1,46 @@
 /**
- * @deskplane/desktop-operator — reconciles Deskplane resources. For now: the scheduler,
- * a pure module that picks a KVM host for a desktop or says why none fits.
+ * @deskplane/desktop-operator — reconciles Deskplane resources: KvmHost heartbeats,
+ * VirtualDesktop scheduling and provisioning hand-off, DesktopMigration targets,
+ * DesktopPolicy validation and resolution; plus the pure scheduler they use.
  *
  * @example
  * ```ts
- * import { schedule } from '@deskplane/desktop-operator';
+ * import { EmbeddedStore } from '@deskplane/resource-store';
+ * import { Manager, MemoryJobQueue, deskplaneSchemas, configFromEnv } from '@deskplane/desktop-operator';
  *
- * const GiB = 1024 ** 3;
- * const result = schedule(
- *   { name: 'd1', namespace: 'team-a', owner: 'alice', vcpus: 2, memoryBytes: 4 * GiB,
- *     diskBytes: 40 * GiB, antiAffinity: 'owner', hostSelector: { zone: 'a' } },
- *   [{ name: 'kvm-1', labels: { zone: 'a' }, ready: true, schedulable: true, maintenance: false,
- *      capacity: { vcpus: 32, memoryBytes: 128 * GiB, diskBytes: 2048 * GiB },
- *      overcommit: { cpu: 4, memory: 1 },
- *      allocated: { vcpus: 0, memoryBytes: 0, diskBytes: 0 }, guests: [] }],
- *   { strategy: 'binPack' },
- * );
- * console.log(result.ok ? `place on ${result.host}` : result.message);
- * // → "place on kvm-1", or e.g. "0/1 hosts available: 1 insufficient memory"
+ * const config = configFromEnv({ DESKPLANE_OPERATOR_BACKEND: 'embedded', DESKPLANE_OPERATOR_DATA_DIR: '/tmp/dp', DESKPLANE_OPERATOR_REDIS_URL: 'redis://127.0.0.1:6379' });
+ * const manager = new Manager({
+ *   store: new EmbeddedStore({ schemas: deskplaneSchemas() }),
+ *   jobs: new MemoryJobQueue(),
+ *   probe: { getHostInfo: () => Promise.reject(new Error('no agents here')), close() {} },
+ *   config: { ...config, metrics: undefined },
+ * });
+ * await manager.start();       // becomes leader (the only replica), reconciles
+ * await manager.stop();
+ * ```
+ *
+ * The scheduler alone:
+ * ```ts
+ * import { schedule } from '@deskplane/desktop-operator';
+ * const result = schedule(desktopRequest, hostCandidates, { strategy: 'binPack' });
+ * console.log(result.ok ? `place on ${result.host}` : result.message); // "0/1 hosts available: 1 insufficient memory"
  * ```
  */
 export * from './scheduler';
-
+export { Manager, type ManagerConfig, type ManagerOptions } from './manager';
+export { configFromEnv, parseLabels, type OperatorConfig, type AgentTlsConfig } from './config';
+export { deskplaneSchemas, openStore, openJobQueue } from './backends';
+export { OperatorMetrics, startMetricsServer } from './metrics';
+export { createLogger, type Logger } from './log';
+export * from './errors';
+export { RESOURCE_TYPES, keyOf, splitKey } from './resources';
+export { Controller, TerminalError, type Reconcile, type ReconcileResult, type ReconcileOutcome } from './runtime/controller';
+export { WorkQueue } from './runtime/work-queue';
+export { RateLimiter, DEFAULT_RATE_LIMITER, type RateLimiterOptions } from './runtime/rate-limiter';
+export { GrpcHostAgentProbe, type HostAgentProbe, type AgentHostInfo } from './controllers/kvm-host/probe';
+export { decideHostStatus, HostCondition, HostReason } from './controllers/kvm-host/decide';
+export { decidePlacement, decideDeletion, DesktopReason } from './controllers/virtual-desktop/decide';
+export { decideMigration, MigrationInvalidReason } from './controllers/desktop-migration/decide';
+export { resolveEffectivePolicy, bindingOf, POLICY_VALID, type EffectivePolicy, type Binding } from './controllers/desktop-policy/resolve';
+export { validatePolicy, type PolicyIssue } from './controllers/desktop-policy/validate';
+export { MemoryJobQueue } from './testing/memory-job-queue';
