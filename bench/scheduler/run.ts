@@ -109,6 +109,8 @@ const rows: Row[] = [
   measure('spread', 'arrival', arrivals, { strategy: 'spread', maxGuestsPerHost: MAX_GUESTS }),
   measure('bin-pack', 'arrival', arrivals, { strategy: 'binPack', maxGuestsPerHost: MAX_GUESTS }),
   measure('bin-pack', 'decreasing', sorted, { strategy: 'binPack', maxGuestsPerHost: MAX_GUESTS }),
+  measure('consolidate', 'arrival', arrivals, { strategy: 'consolidate', maxGuestsPerHost: MAX_GUESTS }),
+  measure('consolidate', 'decreasing', sorted, { strategy: 'consolidate', maxGuestsPerHost: MAX_GUESTS }),
 ];
 const ffdRates: number[] = [];
 const ffdCpuRates: number[] = [];

@@ -18,7 +18,7 @@ export {
   filterDisk,
   type Filter,
 } from './filters';
-export { binPackScore, spreadScore, combinedScore, utilization } from './scores';
+export { binPackScore, spreadScore, consolidateScore, combinedScore, utilization } from './scores';
 export {
   resolveConfig,
   prepareHost,

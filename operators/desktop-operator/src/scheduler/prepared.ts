@@ -17,6 +17,9 @@ export interface PreparedHost {
   readonly allocatableCpu: number;
   readonly allocatableMemory: number;
   readonly allocatableDisk: number;
+  /** The fleet's largest allocatable CPU and memory (set by prepareHosts): consolidate measures against them. */
+  fleetCpu: number;
+  fleetMemory: number;
   usedCpu: number;
   usedMemory: number;
   usedDisk: number;
@@ -57,9 +60,10 @@ export interface PreparedRequest {
 }
 
 export interface ResolvedConfig {
-  /** Normalised: binPack + spread = 1. */
+  /** Normalised: binPack + spread + consolidate = 1. */
   readonly binPackWeight: number;
   readonly spreadWeight: number;
+  readonly consolidateWeight: number;
   /** Normalised: cpu + memory = 1. */
   readonly cpuWeight: number;
   readonly memoryWeight: number;
@@ -70,6 +74,7 @@ export interface ResolvedConfig {
 const PROFILES = {
   binPack: { binPack: 1, spread: 0 },
   spread: { binPack: 0, spread: 1 },
+  consolidate: { binPack: 0, spread: 0, consolidate: 1 },
 } as const;
 
 function checkWeight(field: string, w: number): void {
@@ -79,7 +84,7 @@ function checkWeight(field: string, w: number): void {
 /** Validates a config and fills in defaults. Throws `SchedulerConfigError`. */
 export function resolveConfig(config: SchedulerConfig = {}): ResolvedConfig {
   const strategy = config.strategy ?? 'spread';
-  let weights: { binPack: number; spread: number };
+  let weights: { binPack: number; spread: number; consolidate?: number };
   if (typeof strategy === 'string') {
     if (!Object.hasOwn(PROFILES, strategy)) throw new SchedulerConfigError('strategy', `unknown profile "${String(strategy)}"`);
     weights = PROFILES[strategy];
@@ -88,8 +93,10 @@ export function resolveConfig(config: SchedulerConfig = {}): ResolvedConfig {
   }
   checkWeight('strategy.binPack', weights.binPack);
   checkWeight('strategy.spread', weights.spread);
-  const strategySum = weights.binPack + weights.spread;
-  if (strategySum === 0) throw new SchedulerConfigError('strategy', 'binPack and spread weights are both 0');
+  const consolidate = weights.consolidate ?? 0;
+  checkWeight('strategy.consolidate', consolidate);
+  const strategySum = weights.binPack + weights.spread + consolidate;
+  if (strategySum === 0) throw new SchedulerConfigError('strategy', 'binPack, spread and consolidate weights are all 0');
 
   const rw = config.resourceWeights ?? { cpu: 1, memory: 1 };
   checkWeight('resourceWeights.cpu', rw.cpu);
@@ -104,6 +111,7 @@ export function resolveConfig(config: SchedulerConfig = {}): ResolvedConfig {
   return {
     binPackWeight: weights.binPack / strategySum,
     spreadWeight: weights.spread / strategySum,
+    consolidateWeight: consolidate / strategySum,
     cpuWeight: rw.cpu / resourceSum,
     memoryWeight: rw.memory / resourceSum,
     maxGuestsPerHost: maxGuests,
@@ -127,6 +135,8 @@ export function prepareHost(host: HostCandidate, config: ResolvedConfig): Prepar
     allocatableCpu: Math.floor(host.capacity.vcpus * host.overcommit.cpu),
     allocatableMemory: Math.floor(host.capacity.memoryBytes * host.overcommit.memory),
     allocatableDisk: host.capacity.diskBytes,
+    fleetCpu: Math.floor(host.capacity.vcpus * host.overcommit.cpu),
+    fleetMemory: Math.floor(host.capacity.memoryBytes * host.overcommit.memory),
     usedCpu: host.allocated.vcpus,
     usedMemory: host.allocated.memoryBytes,
     usedDisk: host.allocated.diskBytes,
@@ -147,6 +157,12 @@ export function prepareHosts(hosts: readonly HostCandidate[], config: ResolvedCo
     if (seen.has(h.name)) throw new SchedulerInputError(`host ${h.name}`, 'appears twice');
     seen.add(h.name);
     out.push(prepareHost(h, config));
+  }
+  const fleetCpu = out.reduce((m, h) => Math.max(m, h.allocatableCpu), 0);
+  const fleetMemory = out.reduce((m, h) => Math.max(m, h.allocatableMemory), 0);
+  for (const h of out) {
+    h.fleetCpu = fleetCpu;
+    h.fleetMemory = fleetMemory;
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { binPackScore, combinedScore, prepareHost, prepareRequest, resolveConfig, spreadScore, utilization } from './index';
+import { binPackScore, combinedScore, consolidateScore, prepareHost, prepareHosts, prepareRequest, resolveConfig, spreadScore, utilization } from './index';
 import { GiB, desktop, host } from './fixtures';
 import type { SchedulerConfig } from './types';
 
@@ -56,5 +56,43 @@ describe('combinedScore', () => {
         expect(s).toBeLessThanOrEqual(100);
       }
     }
+  });
+});
+
+describe('consolidateScore (fewest hosts in use)', () => {
+  // Two hosts of different sizes in one fleet: 128/128 GiB (host()) and 32/32 GiB.
+  const fleet = (smallUsed: number, bigUsed: number) =>
+    prepareHosts(
+      [
+        host('big', { allocated: { vcpus: bigUsed, memoryBytes: bigUsed * GiB } }),
+        host('small', { capacity: { vcpus: 8, memoryBytes: 32 * GiB, diskBytes: 1e12 }, allocated: { vcpus: smallUsed, memoryBytes: smallUsed * GiB } }),
+      ],
+      resolveConfig({ strategy: 'consolidate' }),
+    );
+  const config = resolveConfig({ strategy: 'consolidate' });
+
+  it('opens the larger of two empty hosts first', () => {
+    const [big, small] = fleet(0, 0);
+    expect(consolidateScore(d(2, 2), big!, config)).toBeGreaterThan(consolidateScore(d(2, 2), small!, config));
+  });
+
+  it('prefers a host already in use to an empty one, even a smaller one', () => {
+    const [big, small] = fleet(16, 0);
+    expect(consolidateScore(d(2, 2), small!, config)).toBeGreaterThan(consolidateScore(d(2, 2), big!, config));
+  });
+
+  it('measures against the fleet, not the host: binPack ranks a nearly full small host above everything', () => {
+    const [big, small] = fleet(24, 64);
+    const bp = resolveConfig({ strategy: 'binPack' });
+    expect(binPackScore(d(2, 2), small!, bp)).toBeGreaterThan(binPackScore(d(2, 2), big!, bp));
+    expect(consolidateScore(d(2, 2), big!, config)).toBeGreaterThan(consolidateScore(d(2, 2), small!, config));
+  });
+
+  it('stays within 0..100 and is the combined score of the consolidate profile', () => {
+    const [big] = fleet(0, 500);
+    const s = consolidateScore(d(0, 0), big!, config);
+    expect(s).toBeGreaterThanOrEqual(0);
+    expect(s).toBeLessThanOrEqual(100);
+    expect(combinedScore(d(0, 0), big!, config)).toBeCloseTo(s, 10);
   });
 });

@@ -31,10 +31,29 @@ export function spreadScore(req: PreparedRequest, host: PreparedHost, config: Re
   return 100 * (config.cpuWeight * (1 - cpu) + config.memoryWeight * (1 - memory));
 }
 
-/** The weighted blend of binPack and spread (weights normalised to sum 1), 0..100. */
+/**
+ * Fewest hosts in use: how much the host holds after placement, measured against the
+ * fleet's LARGEST host rather than its own size. binPack's per-host fullness fills small
+ * hosts first and so opens many of them (2.8× first-fit-decreasing's hosts on a mixed
+ * fleet, bench/scheduler); absolute fullness keeps adding to hosts already in use and,
+ * among empty hosts, prefers the largest (the 1-point size term), as FFD does.
+ */
+export function consolidateScore(req: PreparedRequest, host: PreparedHost, config: ResolvedConfig): number {
+  const cpu = utilization(host.usedCpu, req.vcpus, host.fleetCpu);
+  const memory = utilization(host.usedMemory, req.memoryBytes, host.fleetMemory);
+  const size = config.cpuWeight * fraction(host.allocatableCpu, host.fleetCpu) + config.memoryWeight * fraction(host.allocatableMemory, host.fleetMemory);
+  return 99 * (config.cpuWeight * cpu + config.memoryWeight * memory) + size;
+}
+
+function fraction(a: number, b: number): number {
+  return b > 0 ? Math.min(1, a / b) : 0;
+}
+
+/** The weighted blend of the scores (weights normalised to sum 1), 0..100. */
 export function combinedScore(req: PreparedRequest, host: PreparedHost, config: ResolvedConfig): number {
   let score = 0;
   if (config.binPackWeight > 0) score += config.binPackWeight * binPackScore(req, host, config);
   if (config.spreadWeight > 0) score += config.spreadWeight * spreadScore(req, host, config);
+  if (config.consolidateWeight > 0) score += config.consolidateWeight * consolidateScore(req, host, config);
   return score;
 }

@@ -79,11 +79,17 @@ export interface DesktopRequest {
   readonly excludeHosts?: readonly string[];
 }
 
-export type StrategyProfile = 'binPack' | 'spread';
+/**
+ * binPack: fill each host by its own size (most-allocated). spread: least-allocated.
+ * consolidate: fewest hosts in use — fill hosts already in use, open the largest empty
+ * host first (first-fit-decreasing's behaviour; see scores.ts and bench/scheduler).
+ */
+export type StrategyProfile = 'binPack' | 'spread' | 'consolidate';
 
 export interface StrategyWeights {
   readonly binPack: number;
   readonly spread: number;
+  readonly consolidate?: number;
 }
 
 export interface SchedulerConfig {
