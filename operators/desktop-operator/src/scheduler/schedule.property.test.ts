@@ -83,16 +83,33 @@ function place(h: HostCandidate, d: DesktopRequest): HostCandidate {
   };
 }
 
-/** Plain score: blended most-/least-allocated on CPU and memory after placement. */
-function oracleScore(d: DesktopRequest, h: HostCandidate, c: SchedulerConfig): number {
+/**
+ * Plain score: blended most-/least-allocated on CPU and memory after placement, plus
+ * consolidate (fullness against the largest host in the fleet, and a 1-point size term).
+ */
+function oracleScore(d: DesktopRequest, h: HostCandidate, c: SchedulerConfig, fleet: readonly HostCandidate[]): number {
   const w: StrategyWeights =
-    c.strategy === 'binPack' ? { binPack: 1, spread: 0 } : c.strategy === undefined || c.strategy === 'spread' ? { binPack: 0, spread: 1 } : c.strategy;
+    c.strategy === 'binPack'
+      ? { binPack: 1, spread: 0 }
+      : c.strategy === 'consolidate'
+        ? { binPack: 0, spread: 0, consolidate: 1 }
+        : c.strategy === undefined || c.strategy === 'spread'
+          ? { binPack: 0, spread: 1 }
+          : c.strategy;
   const rw = c.resourceWeights ?? { cpu: 1, memory: 1 };
   const use = (used: number, cap: number) => (cap > 0 ? Math.min(1, Math.max(0, used / cap)) : 1);
-  const cpu = use(h.allocated.vcpus + d.vcpus, Math.floor(h.capacity.vcpus * h.overcommit.cpu));
-  const mem = use(h.allocated.memoryBytes + d.memoryBytes, Math.floor(h.capacity.memoryBytes * h.overcommit.memory));
-  const most = (rw.cpu * cpu + rw.memory * mem) / (rw.cpu + rw.memory);
-  return (100 * (w.binPack * most + w.spread * (1 - most))) / (w.binPack + w.spread);
+  const allocCpu = (x: HostCandidate) => Math.floor(x.capacity.vcpus * x.overcommit.cpu);
+  const allocMem = (x: HostCandidate) => Math.floor(x.capacity.memoryBytes * x.overcommit.memory);
+  const blend = (cpu: number, mem: number) => (rw.cpu * cpu + rw.memory * mem) / (rw.cpu + rw.memory);
+  const most = blend(use(h.allocated.vcpus + d.vcpus, allocCpu(h)), use(h.allocated.memoryBytes + d.memoryBytes, allocMem(h)));
+  const maxCpu = Math.max(...fleet.map(allocCpu));
+  const maxMem = Math.max(...fleet.map(allocMem));
+  const part = (a: number, b: number) => (b > 0 ? Math.min(1, a / b) : 0);
+  const consolidate =
+    99 * blend(use(h.allocated.vcpus + d.vcpus, maxCpu), use(h.allocated.memoryBytes + d.memoryBytes, maxMem)) +
+    blend(part(allocCpu(h), maxCpu), part(allocMem(h), maxMem));
+  const wc = w.consolidate ?? 0;
+  return (100 * (w.binPack * most + w.spread * (1 - most)) + wc * consolidate) / (w.binPack + w.spread + wc);
 }
 
 // ---------- generators (small numbers so fits are borderline often) ----------
@@ -158,7 +175,7 @@ const desktopArb: fc.Arbitrary<DesktopRequest> = fc.record({
 const configArb: fc.Arbitrary<SchedulerConfig> = fc.record({
   strategy: sometimes(
     fc.oneof(
-      fc.constantFrom('binPack' as const, 'spread' as const),
+      fc.constantFrom('binPack' as const, 'spread' as const, 'consolidate' as const),
       fc.record({ binPack: fc.integer({ min: 0, max: 3 }), spread: fc.integer({ min: 1, max: 3 }) }),
       fc.record({ binPack: fc.integer({ min: 1, max: 3 }), spread: fc.integer({ min: 0, max: 3 }) }),
     ),
@@ -222,9 +239,9 @@ describe('schedule (properties)', () => {
         if (!r.ok) return;
         const chosen = hosts.find((h) => h.name === r.host)!;
         expect(oracleFailures(d, chosen, c)).toEqual([]);
-        expect(r.score).toBeCloseTo(oracleScore(d, chosen, c), 9);
+        expect(r.score).toBeCloseTo(oracleScore(d, chosen, c, hosts), 9);
         for (const h of hosts) {
-          if (oracleFailures(d, h, c).length === 0) expect(oracleScore(d, h, c)).toBeLessThanOrEqual(r.score + 1e-9);
+          if (oracleFailures(d, h, c).length === 0) expect(oracleScore(d, h, c, hosts)).toBeLessThanOrEqual(r.score + 1e-9);
         }
       }),
       { numRuns: RUNS },
