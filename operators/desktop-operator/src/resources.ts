@@ -1,0 +1,51 @@
+/** The resource types the operator reads and writes, derived from the API package's kind definitions. */
+import {
+  DesktopMigrationKind,
+  DesktopPolicyKind,
+  DesktopTemplateKind,
+  GROUP,
+  KvmHostKind,
+  VERSION,
+  VirtualDesktopKind,
+  type DesktopMigration,
+  type DesktopPolicy,
+  type DesktopTemplate,
+  type KvmHost,
+  type VirtualDesktop,
+} from '@deskplane/api';
+import type { KubeObject, ResourceType } from '@deskplane/resource-store';
+
+const typeOf = (info: { kind: string; plural: string; namespaced: boolean }): ResourceType => ({
+  group: GROUP,
+  version: VERSION,
+  kind: info.kind,
+  plural: info.plural,
+  namespaced: info.namespaced,
+});
+
+export const RESOURCE_TYPES = {
+  KvmHost: typeOf(KvmHostKind.info),
+  VirtualDesktop: typeOf(VirtualDesktopKind.info),
+  DesktopTemplate: typeOf(DesktopTemplateKind.info),
+  DesktopMigration: typeOf(DesktopMigrationKind.info),
+  DesktopPolicy: typeOf(DesktopPolicyKind.info),
+} as const;
+
+// The API types describe metadata with TypeBox; the store's KubeObject is the wire shape.
+// Both are the same JSON, so the operator works with the API types as store objects.
+export type HostObject = KvmHost & KubeObject;
+export type DesktopObject = VirtualDesktop & KubeObject;
+export type TemplateObject = DesktopTemplate & KubeObject;
+export type MigrationObject = DesktopMigration & KubeObject;
+export type PolicyObject = DesktopPolicy & KubeObject;
+
+/** `namespace/name`, or `name` for cluster-scoped objects: the work-queue key. */
+export function keyOf(o: Pick<KubeObject, 'metadata'>): string {
+  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+}
+
+/** Splits a work-queue key back into namespace and name. */
+export function splitKey(key: string): { namespace?: string; name: string } {
+  const i = key.indexOf('/');
+  return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
