@@ -12,7 +12,7 @@ export * from './state';
 export * from './errors';
 export { resolveConfig, statePath, type TestbedConfig } from './config';
 export { loadState, readState, defaultStatePath } from './state-file';
-export { up, down, status, type PartStatus } from './testbed';
+export { up, down, status, restartRedis, type PartStatus } from './testbed';
 export { checkRedis } from './redis';
 export { checkKube } from './kube';
 export { checkHost } from './hosts';

@@ -8,17 +8,18 @@ import type { RedisState } from './state';
 export const REDIS_PACKAGES = ['redis-server', 'redis-tools'];
 
 /**
- * A private Redis on loopback: its own port, no persistence (tests make their own
- * keys and the local run keeps durable state elsewhere), protected mode on.
+ * A private Redis on loopback with append-only persistence, as production runs it for
+ * BullMQ: a restart keeps every queued job (tests restart it in the middle of a flow).
+ * `port` restarts it where clients expect it.
  */
-export async function startRedis(opts: { stateDir: string; log: Log }): Promise<RedisState> {
+export async function startRedis(opts: { stateDir: string; log: Log; port?: number }): Promise<RedisState> {
   const dir = join(opts.stateDir, 'redis');
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const logFile = join(dir, 'redis.log');
   const proc = spawnDaemon(
     'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--daemonize', 'no'],
     { logFile, match: `redis-server 127.0.0.1:${port}` },
   );
   const state: RedisState = { process: proc, host: '127.0.0.1', port, url: `redis://127.0.0.1:${port}` };

@@ -110,6 +110,21 @@ async function healthy(check: () => Promise<void>): Promise<boolean> {
   }
 }
 
+/**
+ * Stops Redis and starts it again on the same port with the same data (chaos tests:
+ * "restart Redis in the middle of a flow"). Returns the new state; the file is updated.
+ */
+export async function restartRedis(overrides: Partial<TestbedConfig> = {}, log: Log = quiet): Promise<TestbedState> {
+  const cfg = resolveConfig(overrides);
+  const file = statePath(cfg.stateDir);
+  const state = readState(file);
+  if (!state?.redis) throw new Error(`testbed "${cfg.name}" runs no Redis`);
+  await stopRedis(state.redis);
+  state.redis = await startRedis({ stateDir: cfg.stateDir, log, port: state.redis.port });
+  writeState(file, state);
+  return state;
+}
+
 /** Stops every process of the instance by pid, waits for them and removes its state dir. */
 export async function down(overrides: Partial<TestbedConfig> = {}, log: Log = quiet): Promise<void> {
   const cfg = resolveConfig(overrides);

@@ -5,6 +5,7 @@ import { freePort } from '../src/ports';
 import { checkRedis } from '../src/redis';
 import type { RedisState } from '../src/state';
 import { loadState } from '../src/state-file';
+import { restartRedis } from '../src/testbed';
 
 describe('Redis (testbed)', () => {
   let redis: RedisState;
@@ -55,5 +56,26 @@ describe('Redis (testbed)', () => {
     const t0 = Date.now();
     await expect(checkRedis(silent)).rejects.toThrow(/^Redis is not available: no PONG from redis:\/\/127\.0\.0\.1:\d+/);
     expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+});
+
+describe('Redis restart (testbed)', () => {
+  it('keeps queued jobs across a restart on the same port', async () => {
+    const before = loadState().redis!;
+    const connection = { host: before.host, port: before.port, maxRetriesPerRequest: null };
+    const name = `restart-${randomUUID()}`;
+    const queue = new Queue(name, { connection });
+    try {
+      await queue.add('keep-me', { n: 1 }, { jobId: 'survivor' });
+      const after = (await restartRedis()).redis!;
+      expect(after.port).toBe(before.port);
+      expect(after.process.pid).not.toBe(before.process.pid);
+      await checkRedis(after);
+      const job = await queue.getJob('survivor');
+      expect(job?.data).toEqual({ n: 1 });
+    } finally {
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    }
   });
 });
