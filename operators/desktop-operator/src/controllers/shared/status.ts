@@ -81,12 +81,26 @@ export async function addFinalizer<T extends KubeObject>(client: ResourceClient<
   });
 }
 
-/** Removes the finalizer; the store deletes the object when it was the last one. */
-export async function removeFinalizer<T extends KubeObject>(client: ResourceClient<T>, obj: Pick<T, 'metadata'>, finalizer: string): Promise<void> {
+/**
+ * Removes the finalizer; the store deletes the object when it was the last one. `unless`
+ * is checked against the freshly read object on every attempt: when it holds, the
+ * finalizer stays (a writer that changed the object since our read wins the race).
+ * Returns true when this call removed it.
+ */
+export async function removeFinalizer<T extends KubeObject>(
+  client: ResourceClient<T>,
+  obj: Pick<T, 'metadata'>,
+  finalizer: string,
+  unless?: (current: T) => boolean,
+): Promise<boolean> {
+  let removed = false;
   await retryOnConflict(client, obj.metadata.name, obj.metadata.namespace, (current) => {
-    if (current.metadata.uid !== obj.metadata.uid || !hasFinalizer(current, finalizer)) return undefined;
+    removed = false;
+    if (current.metadata.uid !== obj.metadata.uid || !hasFinalizer(current, finalizer) || unless?.(current)) return undefined;
+    removed = true;
     return { ...current, metadata: { ...current.metadata, finalizers: (current.metadata.finalizers ?? []).filter((f) => f !== finalizer) } };
   });
+  return removed;
 }
 
 /** Sets labels on the object (metadata write), skipping when they are already there. */
@@ -96,5 +110,31 @@ export async function ensureLabels<T extends KubeObject>(client: ResourceClient<
     const have = current.metadata.labels ?? {};
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) return undefined;
     return { ...current, metadata: { ...current.metadata, labels: { ...have, ...labels } } };
+  });
+}
+
+/**
+ * One metadata write: sets and removes labels and annotations (absent keys stay absent).
+ * Skipped when nothing would change or the object is being deleted.
+ */
+export async function patchMetadata<T extends KubeObject>(
+  client: ResourceClient<T>,
+  obj: Pick<T, 'metadata'>,
+  p: { labels?: Record<string, string | null>; annotations?: (current: T) => Record<string, string | null> },
+): Promise<void> {
+  const merge = (have: Record<string, string> | undefined, change: Record<string, string | null>): Record<string, string> => {
+    const out = { ...have };
+    for (const [k, v] of Object.entries(change)) {
+      if (v === null) delete out[k];
+      else out[k] = v;
+    }
+    return out;
+  };
+  await retryOnConflict(client, obj.metadata.name, obj.metadata.namespace, (current) => {
+    if (current.metadata.uid !== obj.metadata.uid || current.metadata.deletionTimestamp) return undefined;
+    const labels = merge(current.metadata.labels, p.labels ?? {});
+    const annotations = merge(current.metadata.annotations, p.annotations?.(current) ?? {});
+    if (sameJson(labels, current.metadata.labels ?? {}) && sameJson(annotations, current.metadata.annotations ?? {})) return undefined;
+    return { ...current, metadata: { ...current.metadata, labels, annotations } };
   });
 }

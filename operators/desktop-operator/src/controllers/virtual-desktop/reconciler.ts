@@ -1,9 +1,11 @@
 /**
  * VirtualDesktop loop: hold the cleanup finalizer; place unplaced desktops (one decision
- * at a time, each seeing the ones before it); hand provisioning to the job queue; on
- * deletion, deprovision and release the finalizer once the job has completed.
+ * at a time, each seeing the ones before it); hand provisioning to the job queue; follow
+ * the run strategy (start / stop jobs); react to the host going NotReady (mark, or evict
+ * a non-persistent desktop); on deletion, deprovision and release the finalizer once the
+ * job has completed.
  */
-import { Finalizers, Labels } from '@deskplane/api';
+import { ConditionType, Finalizers, getCondition, Labels } from '@deskplane/api';
 import type { JobQueue } from '@deskplane/queue-contracts';
 import type { Informer, ResourceClient } from '@deskplane/resource-store';
 import type { DesktopObject, HostObject, MigrationObject, TemplateObject } from '../../resources';
@@ -11,9 +13,11 @@ import type { ReconcileResult } from '../../runtime/controller';
 import type { SchedulerConfig } from '../../scheduler';
 import type { EventSink, ReconcileContext } from '../shared/context';
 import { hostCandidate, placedDesktops, placedEntry, templateResources, type Mutex, type PlacementLedger } from '../shared/placement';
-import { addFinalizer, ensureLabels, hasFinalizer, removeFinalizer, writeStatus } from '../shared/status';
+import { addFinalizer, ensureLabels, hasFinalizer, patchMetadata, removeFinalizer, writeStatus } from '../shared/status';
 import { decideDeletion, decidePlacement, decisionGeneration, type EventIntent } from './decide';
-import { deprovisionJob, provisionJob } from './jobs';
+import { decideHostHealth, type HostHealth } from './host-health';
+import { deprovisionJob, EVICTIONS_ANNOTATION, evictionsOf, powerJob, provisionJob } from './jobs';
+import { decideRunStrategy } from './run-strategy';
 
 export interface VirtualDesktopReconcilerDeps {
   desktops: Informer<DesktopObject>;
@@ -43,7 +47,7 @@ export class VirtualDesktopReconciler {
     if (vd.metadata.deletionTimestamp) return this.finalize(vd, ctx);
     const current = hasFinalizer(vd, Finalizers.DesktopCleanup) ? vd : await addFinalizer(this.d.client, vd, Finalizers.DesktopCleanup);
     if (!current) return {};
-    if (current.status?.host) return this.ensureProvisioning(current, ctx);
+    if (current.status?.host) return this.reconcilePlaced(current, ctx);
     return this.d.schedulingLock.run(() => this.place(current, ctx));
   }
 
@@ -84,19 +88,55 @@ export class VirtualDesktopReconciler {
     return {};
   }
 
-  /** Level-triggered: while Provisioning, the provision job must exist (enqueue is idempotent by job id). */
-  private async ensureProvisioning(vd: DesktopObject, ctx: ReconcileContext): Promise<ReconcileResult> {
+  /**
+   * A placed desktop, level-triggered: the host's health first (evict or mark), then
+   * while Provisioning the provision job must exist, then the run strategy. Every enqueue
+   * is idempotent by job id.
+   */
+  private async reconcilePlaced(vd: DesktopObject, ctx: ReconcileContext): Promise<ReconcileResult> {
     const host = vd.status!.host!;
+    const now = this.d.now();
+    const health = this.hostHealth(host);
+    const h = decideHostHealth(vd, health);
+    if (h.kind === 'evict') {
+      // The counter first: a re-placement must never reuse this placement's provision job id.
+      await patchMetadata(this.d.client, vd, { labels: { [Labels.Host]: null }, annotations: (cur) => ({ [EVICTIONS_ANNOTATION]: String(evictionsOf(cur) + 1) }) });
+      const written = await writeStatus(this.d.client, vd, h.patch, now);
+      if (written) await this.emit(vd, h.event);
+      ctx.log.warn({ host: h.from }, 'host not Ready: non-persistent desktop evicted for rescheduling');
+      return {}; // the status write brings the desktop back, unplaced
+    }
+    if (h.kind !== 'none') {
+      await writeStatus(this.d.client, vd, h.patch, now);
+      if (h.event) await this.emit(vd, h.event);
+    }
+
     if (vd.status?.phase === 'Provisioning') {
       const template = this.template(vd);
       if (template) await this.enqueueProvision(vd, template, host, ctx);
       else ctx.log.warn({ template: vd.spec.templateRef.name }, 'template gone before provisioning; not re-enqueueing');
     }
+    const run = decideRunStrategy(vd, health.ready === 'True');
+    if (run.kind !== 'none') {
+      const job = powerJob(vd, run.kind, run.host);
+      const { created } = await this.d.jobs.enqueue(job);
+      if (created) {
+        await this.emit(vd, run.event);
+        ctx.log.info({ jobId: job.jobId, host }, `${run.kind} job enqueued`);
+      }
+    }
     if (vd.metadata.generation !== undefined && vd.status?.observedGeneration !== vd.metadata.generation) {
-      await writeStatus(this.d.client, vd, { set: { observedGeneration: vd.metadata.generation } }, this.d.now());
+      await writeStatus(this.d.client, vd, { set: { observedGeneration: vd.metadata.generation } }, now);
     }
     await ensureLabels(this.d.client, vd, { [Labels.Host]: host });
     return {};
+  }
+
+  private hostHealth(name: string): HostHealth {
+    const host = this.d.hosts.get(name);
+    if (!host || !this.d.owns(host)) return { name, ready: 'Unknown' };
+    const ready = getCondition(host.status?.conditions, ConditionType.Ready);
+    return { name, ready: ready?.status ?? 'Unknown', ...(ready?.message ? { message: ready.message } : {}) };
   }
 
   private async enqueueProvision(vd: DesktopObject, template: TemplateObject, host: string, ctx: ReconcileContext): Promise<void> {
