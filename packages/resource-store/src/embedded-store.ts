@@ -29,6 +29,8 @@ export interface EmbeddedStoreOptions {
   historySize?: number;
   schemas?: ReadonlyMap<string, TypeSchema>;
   now?: () => Date;
+  /** Reported on Events as the reporting controller. */
+  component?: string;
 }
 
 interface Change {
@@ -64,7 +66,7 @@ export class EmbeddedStore implements ResourceStore {
       this.journal = join(opts.dir, 'store.jsonl');
       this.load(this.journal);
     }
-    this.events = eventRecorderFor(this.client(EVENT_TYPE), this.now);
+    this.events = eventRecorderFor(this.client(EVENT_TYPE), this.now, 'local', opts.component);
     this.leases = leaseClientFor(this.client(LEASE_TYPE));
   }
 

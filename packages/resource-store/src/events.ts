@@ -20,14 +20,19 @@ export interface EventObject extends KubeObject {
   series?: { count: number; lastObservedTime: string };
 }
 
-const REPORTER = 'deskplane.io/desktop-operator';
 
 /**
  * Repeats of the same event on the same object raise its series count instead of
  * creating new objects (as client-go's correlator does), so a reconcile loop that
  * retries every few seconds does not flood the namespace.
  */
-export function eventRecorderFor(client: ResourceClient<EventObject>, now: () => Date, instance = 'local'): EventRecorder {
+export function eventRecorderFor(
+  client: ResourceClient<EventObject>,
+  now: () => Date,
+  instance = 'local',
+  /** Shown as the event's source (`kubectl describe` "From"). */
+  component = 'deskplane.io/desktop-operator',
+): EventRecorder {
   const seen = new Map<string, string>(); // correlation key → event name
   let sequence = 0; // orders events recorded within one millisecond (microsecond digits)
   const keyOf = (o: KubeObject, type: string, reason: string, note: string): string =>
@@ -57,7 +62,7 @@ export function eventRecorderFor(client: ResourceClient<EventObject>, now: () =>
         kind: 'Event',
         metadata: { name, namespace },
         eventTime: t,
-        reportingController: REPORTER,
+        reportingController: component,
         reportingInstance: instance,
         action: reason,
         reason,

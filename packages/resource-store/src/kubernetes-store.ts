@@ -10,6 +10,8 @@ export interface KubernetesStoreOptions {
   kubeconfig?: string;
   /** Reported on Events as the reporting instance (the pod or host name). */
   instance?: string;
+  /** Reported on Events as the reporting controller, e.g. deskplane.io/orchestrator. */
+  component?: string;
   now?: () => Date;
 }
 
@@ -27,7 +29,7 @@ export class KubernetesStore implements ResourceStore {
     else this.kc.loadFromDefault();
     this.api = this.kc.makeApiClient(k8s.CustomObjectsApi);
     const now = opts.now ?? (() => new Date());
-    this.events = eventRecorderFor(this.client(EVENT_TYPE), now, opts.instance);
+    this.events = eventRecorderFor(this.client(EVENT_TYPE), now, opts.instance, opts.component);
     this.leases = leaseClientFor(this.client(LEASE_TYPE));
   }
 
