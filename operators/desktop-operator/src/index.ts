@@ -40,7 +40,11 @@ export { RateLimiter, DEFAULT_RATE_LIMITER, type RateLimiterOptions } from './ru
 export { GrpcHostAgentProbe, type HostAgentProbe, type AgentHostInfo } from './controllers/kvm-host/probe';
 export { decideHostStatus, HostCondition, HostReason } from './controllers/kvm-host/decide';
 export { decidePlacement, decideDeletion, DesktopReason } from './controllers/virtual-desktop/decide';
-export { decideMigration, MigrationInvalidReason } from './controllers/desktop-migration/decide';
+export { decideRunStrategy, HANDS_OFF_PHASES } from './controllers/virtual-desktop/run-strategy';
+export { decideHostHealth, HostHealthReason } from './controllers/virtual-desktop/host-health';
+export { EVICTIONS_ANNOTATION } from './controllers/virtual-desktop/jobs';
+export { planDrain, DRAIN_LABEL, drainLabelValue, drainMigrationName } from './controllers/kvm-host/drain';
+export { decideMigration, decideMigrationDeletion, MigrationInvalidReason, MigrationAbortReason } from './controllers/desktop-migration/decide';
 export { resolveEffectivePolicy, bindingOf, POLICY_VALID, type EffectivePolicy, type Binding } from './controllers/desktop-policy/resolve';
 export { validatePolicy, type PolicyIssue } from './controllers/desktop-policy/validate';
 export { MemoryJobQueue } from './testing/memory-job-queue';

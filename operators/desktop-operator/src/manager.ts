@@ -9,12 +9,13 @@
  * // … SIGTERM:
  * await manager.stop();    // workers drained, lease released
  */
-import { getCondition, ConditionType } from '@deskplane/api';
+import { getCondition, ConditionType, TERMINAL_MIGRATION_PHASES } from '@deskplane/api';
 import type { JobQueue } from '@deskplane/queue-contracts';
 import { Informer, LeaderElector, type KubeObject, type ResourceStore } from '@deskplane/resource-store';
 import type { OperatorConfig } from './config';
 import { DesktopMigrationReconciler } from './controllers/desktop-migration/reconciler';
 import { DesktopPolicyReconciler } from './controllers/desktop-policy/reconciler';
+import { DRAIN_LABEL, drainLabelValue } from './controllers/kvm-host/drain';
 import { KvmHostReconciler } from './controllers/kvm-host/reconciler';
 import type { HostAgentProbe } from './controllers/kvm-host/probe';
 import type { EventSink, ReconcileContext } from './controllers/shared/context';
@@ -84,7 +85,7 @@ export class Manager {
     const shared = { events, now, owns, scheduler: c.scheduler, ledger, schedulingLock, unschedulableRetryMs: c.unschedulableRetryMs };
     const informers = { hosts: this.hosts, desktops: this.desktops, templates: this.templates, migrations: this.migrations };
     this.reconcilers = {
-      kvmhost: new KvmHostReconciler({ hosts: this.hosts, desktops: this.desktops, client: client(RESOURCE_TYPES.KvmHost), probe: o.probe, events, now, owns, heartbeatIntervalMs: c.heartbeatIntervalMs, heartbeatTimeoutMs: c.heartbeatTimeoutMs, heartbeatGraceMs: c.heartbeatGraceMs }),
+      kvmhost: new KvmHostReconciler({ hosts: this.hosts, desktops: this.desktops, migrations: this.migrations, client: client(RESOURCE_TYPES.KvmHost), migrationClient: client(RESOURCE_TYPES.DesktopMigration), probe: o.probe, events, now, owns, heartbeatIntervalMs: c.heartbeatIntervalMs, heartbeatTimeoutMs: c.heartbeatTimeoutMs, heartbeatGraceMs: c.heartbeatGraceMs }),
       virtualdesktop: new VirtualDesktopReconciler({ ...informers, ...shared, client: client(RESOURCE_TYPES.VirtualDesktop), jobs: o.jobs, deprovisionPollMs: c.deprovisionPollMs ?? 2_000 }),
       desktopmigration: new DesktopMigrationReconciler({
         ...informers,
@@ -204,6 +205,9 @@ export class Manager {
     const waitingMigrations = () => {
       for (const m of this.migrations.list()) if (!m.status?.phase || m.status.phase === 'Pending' || m.status.phase === 'Scheduling') this.enqueue('desktopmigration', keyOf(m));
     };
+    const desktopsOn = (host: string) => {
+      for (const d of this.desktops.list()) if (d.status?.host === host) this.enqueue('virtualdesktop', keyOf(d));
+    };
     const hostsChanged = () => {
       unplaced();
       waitingMigrations();
@@ -220,14 +224,25 @@ export class Manager {
           this.enqueue('kvmhost', keyOf(h));
         }
         if (!sameJson(schedulingView(old), schedulingView(h))) hostsChanged();
+        // Its desktops react to the host's readiness (NotReady: mark or evict; Ready: recover, run strategy).
+        if (readyOf(old) !== readyOf(h)) desktopsOn(h.metadata.name);
       },
       delete: () => hostsChanged(),
     });
-    // Migrations waiting for their desktop (placement) look again when it changes.
-    const migrationsOf = (d: DesktopObject) => {
+    // Migrations waiting for their desktop (placement) look again when it changes; every
+    // unfinished one looks again when the desktop is deleted (it fails: DesktopNotFound / DesktopDeleting).
+    const migrationsOf = (d: DesktopObject, all = false) => {
       for (const m of this.migrations.list(d.metadata.namespace)) {
-        if (m.spec.desktopName === d.metadata.name && (!m.status?.phase || m.status.phase === 'Pending')) this.enqueue('desktopmigration', keyOf(m));
+        if (m.spec.desktopName !== d.metadata.name) continue;
+        const phase = m.status?.phase;
+        if (!phase || phase === 'Pending' || (all && !TERMINAL_MIGRATION_PHASES.includes(phase))) this.enqueue('desktopmigration', keyOf(m));
       }
+    };
+    // A host in maintenance re-plans its drain when a desktop leaves it or finishes provisioning there
+    // (it also does on every heartbeat; this only makes Drained prompt).
+    const drainingHost = (name: string | undefined) => {
+      const h = name ? this.hosts.get(name) : undefined;
+      if (h?.spec.maintenance) this.enqueue('kvmhost', keyOf(h));
     };
     this.desktops.on({
       add: (d) => {
@@ -237,9 +252,16 @@ export class Manager {
       update: (old, d) => {
         this.enqueue('virtualdesktop', keyOf(d));
         if (old.status?.host !== d.status?.host) migrationsOf(d);
+        if (!old.metadata.deletionTimestamp && d.metadata.deletionTimestamp) migrationsOf(d, true);
+        if (old.status?.host !== d.status?.host || old.status?.phase !== d.status?.phase) {
+          drainingHost(old.status?.host);
+          drainingHost(d.status?.host);
+        }
       },
       delete: (d) => {
         ledger.forget(d.metadata.uid ?? keyOf(d));
+        migrationsOf(d, true);
+        drainingHost(d.status?.host);
         if (d.status?.host) hostsChanged(); // capacity freed
       },
     });
@@ -247,10 +269,21 @@ export class Manager {
       add: (t) => unplaced(t.metadata.namespace, t.metadata.name),
       update: (_, t) => unplaced(t.metadata.namespace, t.metadata.name),
     });
+    // A drain migration that changes phase or goes away may change its host's Drained message.
+    const drainOf = (m: MigrationObject) => {
+      const label = m.metadata.labels?.[DRAIN_LABEL];
+      if (label) for (const h of this.hosts.list()) if (h.spec.maintenance && drainLabelValue(h.metadata.name) === label) this.enqueue('kvmhost', keyOf(h));
+    };
     this.migrations.on({
       add: (m) => this.enqueue('desktopmigration', keyOf(m)),
-      update: (_, m) => this.enqueue('desktopmigration', keyOf(m)),
-      delete: (m) => ledger.forget(`migration:${m.metadata.uid ?? m.metadata.name}`),
+      update: (old, m) => {
+        this.enqueue('desktopmigration', keyOf(m));
+        if (old.status?.phase !== m.status?.phase) drainOf(m);
+      },
+      delete: (m) => {
+        ledger.forget(`migration:${m.metadata.uid ?? m.metadata.name}`);
+        drainOf(m);
+      },
     });
     this.policies.on({
       add: (p) => this.enqueue('desktoppolicy', keyOf(p)),
@@ -268,6 +301,10 @@ export class Manager {
     };
     return { normal: (o, r, m) => record(o, 'Normal', r, m), warning: (o, r, m) => record(o, 'Warning', r, m) };
   }
+}
+
+function readyOf(h: HostObject): string | undefined {
+  return getCondition(h.status?.conditions, ConditionType.Ready)?.status;
 }
 
 /** What about a host matters to scheduling; a change wakes the desktops still waiting for one. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { desktop, kvmHost, migration, NOW, template } from '../shared/fixtures';
 import { hostCandidate } from '../shared/placement';
 import { applyStatusPatch } from '../shared/status';
-import { decideMigration, type MigrationInput } from './decide';
+import { decideMigration, decideMigrationDeletion, type MigrationInput } from './decide';
 
 const tpl = template('small');
 const placed = desktop('d1', { status: { host: 'h1', phase: 'Running' } });
@@ -31,6 +31,10 @@ describe('decideMigration', () => {
     ['target is the source', { migration: migration('m1', { targetHost: 'h1' }) }, 'TargetIsSource'],
     ['target not ready', { migration: migration('m1', { targetHost: 'h3' }) }, 'TargetNotReady'],
     ['target too small', { migration: migration('m1', { targetHost: 'h2' }), template: template('big', { memory: '64Gi' }) }, 'TargetUnschedulable'],
+    ['target in maintenance', { migration: migration('m1', { targetHost: 'h2' }), hosts: [kvmHost('h1'), kvmHost('h2', { spec: { maintenance: true } })].map((h) => hostCandidate(h, [])) }, 'TargetUnschedulable'],
+    ['desktop gone after the target was picked', { migration: migration('m1', {}, { phase: 'PreparingTarget', sourceHost: 'h1', targetHost: 'h2' }), desktop: undefined }, 'DesktopNotFound'],
+    ['desktop gone while migrating', { migration: migration('m1', {}, { phase: 'Migrating', sourceHost: 'h1', targetHost: 'h2' }), desktop: undefined }, 'DesktopNotFound'],
+    ['desktop deleted before memory moves', { migration: migration('m1', {}, { phase: 'PreparingTarget' }), desktop: desktop('d1', { status: { host: 'h1' }, meta: { deletionTimestamp: '2026-01-01T00:00:00Z' } }) }, 'DesktopDeleting'],
   ];
   it.each(invalid)('%s → Failed, reason %s', (_n, o, reason) => {
     const d = decideMigration(input(o));
@@ -67,5 +71,57 @@ describe('decideMigration', () => {
     ['Migrating', 'handedOff'],
   ] as const)('phase %s → %s', (phase, kind) => {
     expect(decideMigration(input({ migration: migration('m1', {}, { phase }) })).kind).toBe(kind);
+  });
+});
+
+describe('decideMigration: hosts in maintenance', () => {
+  it('the scheduler never picks a host in maintenance as the target', () => {
+    const hs = [kvmHost('h1', { spec: { maintenance: true } }), kvmHost('h2', { spec: { maintenance: true } }), kvmHost('h3')].map((h) => hostCandidate(h, []));
+    expect(decideMigration(input({ hosts: hs }))).toMatchObject({ kind: 'targetSelected', source: 'h1', target: 'h3' });
+    const d = decideMigration(input({ hosts: hs.slice(0, 2) }));
+    expect(d).toMatchObject({ kind: 'noTarget', message: '0/2 hosts available: 2 in maintenance' });
+  });
+
+  it('a desktop being deleted while memory moves: left to the orchestrator (it aborts)', () => {
+    const deleting = desktop('d1', { status: { host: 'h1' }, meta: { deletionTimestamp: '2026-01-01T00:00:00Z' } });
+    expect(decideMigration(input({ migration: migration('m1', {}, { phase: 'Migrating' }), desktop: deleting })).kind).toBe('handedOff');
+  });
+});
+
+describe('decideMigrationDeletion', () => {
+  const F = 'deskplane.io/migration-abort';
+  const deleted = (phase?: 'Pending' | 'Scheduling' | 'PreparingTarget' | 'Migrating' | 'Succeeded' | 'Failed' | 'Aborted', finalizers = [F]) => {
+    const m = migration('m1', {}, phase ? { phase, sourceHost: 'h1', targetHost: 'h2' } : undefined);
+    m.metadata.deletionTimestamp = '2026-01-15T09:59:00Z';
+    m.metadata.finalizers = finalizers;
+    return m;
+  };
+  it.each([
+    [undefined, 'removeFinalizer'],
+    ['Pending', 'removeFinalizer'],
+    ['Scheduling', 'removeFinalizer'],
+    ['PreparingTarget', 'removeFinalizer'],
+    ['Succeeded', 'removeFinalizer'],
+    ['Failed', 'removeFinalizer'],
+    ['Aborted', 'removeFinalizer'],
+    ['Migrating', 'waitForAbort'],
+  ] as const)('deleted in phase %s → %s', (phase, kind) => {
+    expect(decideMigrationDeletion(deleted(phase), F).kind).toBe(kind);
+  });
+
+  it('Migrating: says the orchestrator aborts, with an Event once', () => {
+    const m = deleted('Migrating');
+    const d = decideMigrationDeletion(m, F);
+    if (d.kind !== 'waitForAbort') throw new Error(d.kind);
+    expect(d.event).toEqual({ reason: 'AbortRequested', message: 'deleted while migrating: the orchestrator aborts it; the guest stays on h1' });
+    const status = applyStatusPatch(m.status, d.patch, NOW);
+    expect(getCondition(status.conditions, 'Progressing')).toMatchObject({ status: 'True', reason: 'Aborting' });
+    const again = decideMigrationDeletion({ ...m, status }, F);
+    expect(again.kind === 'waitForAbort' && again.event).toBeUndefined();
+  });
+
+  it('nothing to do without the finalizer or without deletion', () => {
+    expect(decideMigrationDeletion(deleted('Migrating', []), F).kind).toBe('nothing');
+    expect(decideMigrationDeletion(migration('m1', {}, { phase: 'Migrating' }), F).kind).toBe('nothing');
   });
 });

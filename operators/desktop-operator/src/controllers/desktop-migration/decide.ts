@@ -3,7 +3,7 @@
  * the desktop go to. An invalid request fails for good (the spec is immutable: delete and
  * recreate); "no host fits right now" is retried.
  */
-import { ConditionReason, ConditionType, formatTime, TERMINAL_MIGRATION_PHASES, type DesktopMigration, type DesktopMigrationStatus, type DesktopTemplate, type VirtualDesktop } from '@deskplane/api';
+import { ConditionReason, ConditionType, formatTime, getCondition, TERMINAL_MIGRATION_PHASES, type DesktopMigration, type DesktopMigrationStatus, type DesktopTemplate, type VirtualDesktop } from '@deskplane/api';
 import { schedule, type HostCandidate, type SchedulerConfig } from '../../scheduler';
 import { desktopRequest, templateResources } from '../shared/placement';
 import type { StatusPatch } from '../shared/status';
@@ -41,7 +41,6 @@ export function decideMigration(i: MigrationInput): MigrationDecision {
   const m = i.migration;
   const phase = m.status?.phase;
   if (phase && TERMINAL_MIGRATION_PHASES.includes(phase)) return { kind: 'terminal' };
-  if (phase === 'PreparingTarget' || phase === 'Migrating') return { kind: 'handedOff' };
   const gen = m.metadata.generation !== undefined ? { observedGeneration: m.metadata.generation } : {};
   const ns = m.metadata.namespace ?? '';
   const invalid = (reason: string, message: string): MigrationDecision => ({
@@ -57,9 +56,12 @@ export function decideMigration(i: MigrationInput): MigrationDecision {
     },
   });
 
+  // A desktop that is gone ends the migration in any phase; one being deleted ends it
+  // unless memory is already moving (then the orchestrator's job sees the deletion and aborts).
   const vd = i.desktop;
   if (!vd) return invalid(MigrationInvalidReason.DesktopNotFound, `VirtualDesktop "${m.spec.desktopName}" not found in namespace ${ns}`);
-  if (vd.metadata.deletionTimestamp) return invalid(MigrationInvalidReason.DesktopDeleting, `VirtualDesktop "${m.spec.desktopName}" is being deleted`);
+  if (vd.metadata.deletionTimestamp && phase !== 'Migrating') return invalid(MigrationInvalidReason.DesktopDeleting, `VirtualDesktop "${m.spec.desktopName}" is being deleted`);
+  if (phase === 'PreparingTarget' || phase === 'Migrating') return { kind: 'handedOff' };
   const source = vd.status?.host;
   if (!source) {
     // Created together with its desktop (kubectl apply -f dir): wait for the placement, do not fail.
@@ -102,5 +104,35 @@ export function decideMigration(i: MigrationInput): MigrationDecision {
       set: { phase: 'PreparingTarget', sourceHost: source, targetHost: result.host, ...gen },
       conditions: [{ type: ConditionType.Progressing, status: 'True', reason: 'TargetSelected', message: `moving from ${source} to ${result.host}`, ...gen }],
     },
+  };
+}
+
+export const MigrationAbortReason = {
+  /** Progressing=True while the orchestrator aborts a Migrating migration that was deleted. */
+  Aborting: 'Aborting',
+} as const;
+
+export type MigrationDeletionDecision =
+  | { kind: 'nothing' }
+  | { kind: 'removeFinalizer'; why: string }
+  | { kind: 'waitForAbort'; patch: StatusPatch<DesktopMigrationStatus>; event?: { reason: string; message: string } };
+
+/**
+ * A deleted migration holding `deskplane.io/migration-abort`: while memory is moving
+ * (Migrating) the finalizer stays — the orchestrator's migrate job sees the
+ * deletionTimestamp, aborts (the guest stays on the source) and removes it. In any other
+ * phase there is nothing to abort: the finalizer goes at once.
+ */
+export function decideMigrationDeletion(m: DesktopMigration, finalizer: string): MigrationDeletionDecision {
+  if (!m.metadata.deletionTimestamp || !m.metadata.finalizers?.includes(finalizer)) return { kind: 'nothing' };
+  const phase = m.status?.phase;
+  if (phase !== 'Migrating') return { kind: 'removeFinalizer', why: `phase ${phase ?? 'unset'}: nothing to abort` };
+  const gen = m.metadata.generation !== undefined ? { observedGeneration: m.metadata.generation } : {};
+  const message = `deleted while migrating: the orchestrator aborts it; the guest stays on ${m.status?.sourceHost ?? 'the source'}`;
+  const already = getCondition(m.status?.conditions, ConditionType.Progressing)?.reason === MigrationAbortReason.Aborting;
+  return {
+    kind: 'waitForAbort',
+    patch: { conditions: [{ type: ConditionType.Progressing, status: 'True', reason: MigrationAbortReason.Aborting, message, ...gen }] },
+    ...(already ? {} : { event: { reason: 'AbortRequested', message } }),
   };
 }

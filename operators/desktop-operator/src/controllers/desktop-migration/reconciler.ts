@@ -1,8 +1,11 @@
 /**
- * DesktopMigration loop: validate the request, pick the target through the scheduler
- * (source excluded), record Scheduling → PreparingTarget with source and target, and hand
- * the migration to the job queue. Invalid requests end Failed with a TerminalError.
+ * DesktopMigration loop: hold the abort finalizer, validate the request, pick the target
+ * through the scheduler (source excluded), record Scheduling → PreparingTarget with source
+ * and target, and hand the migration to the job queue. Invalid requests (and migrations
+ * whose desktop is gone) end Failed with a TerminalError. On deletion the finalizer goes
+ * at once unless memory is moving (Migrating): then the orchestrator aborts and removes it.
  */
+import { Finalizers, TERMINAL_MIGRATION_PHASES } from '@deskplane/api';
 import { migrationJob } from '@deskplane/queue-contracts';
 import type { JobQueue } from '@deskplane/queue-contracts';
 import type { Informer, ResourceClient } from '@deskplane/resource-store';
@@ -11,9 +14,9 @@ import { TerminalError, type ReconcileResult } from '../../runtime/controller';
 import type { SchedulerConfig } from '../../scheduler';
 import type { EventSink, ReconcileContext } from '../shared/context';
 import { hostCandidate, placedDesktops, placedEntry, templateResources, type Mutex, type PlacementLedger } from '../shared/placement';
-import { writeStatus } from '../shared/status';
+import { addFinalizer, hasFinalizer, removeFinalizer, writeStatus } from '../shared/status';
 import { desktopRef } from '../virtual-desktop/jobs';
-import { decideMigration } from './decide';
+import { decideMigration, decideMigrationDeletion } from './decide';
 
 export interface DesktopMigrationReconcilerDeps {
   migrations: Informer<MigrationObject>;
@@ -42,7 +45,11 @@ export class DesktopMigrationReconciler {
   }
 
   private async run(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
-    const m = this.d.migrations.get(key);
+    const cached = this.d.migrations.get(key);
+    if (!cached) return {};
+    if (cached.metadata.deletionTimestamp) return this.finalize(cached, ctx);
+    const terminal = cached.status?.phase !== undefined && TERMINAL_MIGRATION_PHASES.includes(cached.status.phase);
+    const m = terminal || hasFinalizer(cached, Finalizers.MigrationAbort) ? cached : await addFinalizer(this.d.client, cached, Finalizers.MigrationAbort);
     if (!m || m.metadata.deletionTimestamp) return {};
     const ns = m.metadata.namespace ?? '';
     // A miss in the cache may only be cache lag (desktop and migration applied together): ask the store before failing.
@@ -90,6 +97,25 @@ export class DesktopMigrationReconciler {
         await this.enqueue(written, desktop, ctx);
         return {};
       }
+    }
+  }
+
+  private async finalize(m: MigrationObject, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const decision = decideMigrationDeletion(m, Finalizers.MigrationAbort);
+    switch (decision.kind) {
+      case 'nothing':
+        return {};
+      case 'removeFinalizer': {
+        // Re-checked on the fresh object: if the orchestrator wrote Migrating meanwhile, the finalizer stays.
+        const removed = await removeFinalizer(this.d.client, m, Finalizers.MigrationAbort, (current) => current.status?.phase === 'Migrating');
+        ctx.log.info({ why: decision.why, removed }, removed ? 'abort finalizer removed' : 'migration started meanwhile; abort finalizer kept');
+        return {};
+      }
+      case 'waitForAbort':
+        await writeStatus(this.d.client, m, decision.patch, this.d.now());
+        if (decision.event) await this.d.events.normal(m, decision.event.reason, decision.event.message);
+        ctx.log.info('deleted while migrating; waiting for the orchestrator to abort');
+        return {};
     }
   }
 

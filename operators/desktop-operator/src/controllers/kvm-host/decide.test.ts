@@ -85,3 +85,19 @@ describe('decideHostStatus: schedulable and drained', () => {
     expect(cond('Drained')).toBe(drained);
   });
 });
+
+describe('decideHostStatus: the Draining message', () => {
+  const drained = (placed: number, guests: number, drainNote?: string) => {
+    const { status } = run({ host: kvmHost('host-1', { spec: { maintenance: true } }), probe: { ok: true, info: { ...info, guestCount: guests } }, placedDesktops: placed, ...(drainNote ? { drainNote } : {}) });
+    return getCondition(status.conditions, 'Drained')?.message;
+  };
+  it.each([
+    [3, 3, undefined, '3 desktops still on host-1'],
+    [1, 0, undefined, '1 desktop still on host-1'],
+    [0, 2, undefined, 'the agent still reports 2 guests on host-1'],
+    [2, 2, 'waiting: team-a/p: provisioning', '2 desktops still on host-1; waiting: team-a/p: provisioning'],
+    [0, 0, undefined, 'no guest left on the host'],
+  ])('%i placed, %i guests → %s', (placed, guests, note, message) => {
+    expect(drained(placed, guests, note)).toBe(message);
+  });
+});

@@ -18,6 +18,8 @@ export interface HostObservation {
   probe: { ok: true; info: AgentHostInfo } | { ok: false; error: string };
   /** Desktops the operator has placed on this host (for Drained). */
   placedDesktops: number;
+  /** Appended to the Draining message (see drain.ts: drainNote). */
+  drainNote?: string;
   now: Date;
   graceMs: number;
 }
@@ -81,9 +83,17 @@ export function decideHostStatus(o: HostObservation): HostDecision {
   else if (host.spec.schedulable === false) conditions.push({ type: HostCondition.Schedulable, status: 'False', reason: HostReason.Cordoned, message: 'spec.schedulable is false: no new desktops', ...gen });
   else conditions.push({ type: HostCondition.Schedulable, status: 'True', reason: HostReason.Schedulable, message: '', ...gen });
 
-  const left = Math.max(guestCount, o.placedDesktops);
+  // Drained needs both: no desktop placed here, and no guest reported by the agent (one the operator does not know of counts too).
+  const name = host.metadata.name ?? '';
+  const placed = o.placedDesktops;
+  const left =
+    placed > 0
+      ? `${placed} desktop${placed === 1 ? '' : 's'} still on ${name}`
+      : guestCount > 0
+        ? `the agent still reports ${guestCount} guest${guestCount === 1 ? '' : 's'} on ${name}`
+        : undefined;
   if (!maintenance) conditions.push({ type: ConditionType.Drained, status: 'False', reason: ConditionReason.NotInMaintenance, message: '', ...gen });
-  else if (left > 0) conditions.push({ type: ConditionType.Drained, status: 'False', reason: ConditionReason.Draining, message: `${left} guest(s) left on the host`, ...gen });
+  else if (left) conditions.push({ type: ConditionType.Drained, status: 'False', reason: ConditionReason.Draining, message: o.drainNote ? `${left}; ${o.drainNote}` : left, ...gen });
   else conditions.push({ type: ConditionType.Drained, status: 'True', reason: ConditionReason.Drained, message: 'no guest left on the host', ...gen });
 
   return { patch: { set, conditions }, ready };
