@@ -52,3 +52,42 @@ export class SpiceLinkError extends Error {
     this.linkError = LINK_ERROR_OF[code];
   }
 }
+
+/** Stable string codes of the channel phase (mini-header frames and channel messages). */
+export type SpiceChannelErrorCode =
+  | 'SPICE_MESSAGE_TOO_LARGE'
+  | 'SPICE_INVALID_DATA'
+  | 'SPICE_TRUNCATED'
+  | 'SPICE_BAD_ARGUMENT';
+
+const CHANNEL_LINK_ERROR_OF: Record<SpiceChannelErrorCode, number> = {
+  SPICE_MESSAGE_TOO_LARGE: LinkError.INVALID_DATA,
+  SPICE_INVALID_DATA: LinkError.INVALID_DATA,
+  SPICE_TRUNCATED: LinkError.INVALID_DATA,
+  SPICE_BAD_ARGUMENT: LinkError.ERROR,
+};
+
+/**
+ * Thrown when channel-phase bytes break the protocol: a mini header announcing a message
+ * larger than the channel's limit (`SPICE_MESSAGE_TOO_LARGE`, thrown as soon as the 6
+ * header bytes are in, before any byte of the body is buffered), a message whose lengths,
+ * counts or offsets do not fit inside it or that is shorter than its fixed part
+ * (`SPICE_INVALID_DATA`), a stream that ended inside a frame (`SPICE_TRUNCATED`), or an
+ * encoder given values the wire cannot carry (`SPICE_BAD_ARGUMENT`). Not retryable: a
+ * channel whose framing broke cannot be resynchronised, so close it.
+ *
+ * `linkError` is the SPICE error code for the same situation (INVALID_DATA 3, or ERROR 1
+ * for a caller's mistake), e.g. for the `reason` of a DISCONNECTING message or a log.
+ */
+export class SpiceChannelError extends Error {
+  override readonly name = 'SpiceChannelError';
+  readonly linkError: number;
+  readonly retryable = false;
+  constructor(
+    readonly code: SpiceChannelErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.linkError = CHANNEL_LINK_ERROR_OF[code];
+  }
+}
