@@ -3,9 +3,7 @@ import {
   DesktopMigrationKind,
   DesktopPolicyKind,
   DesktopTemplateKind,
-  GROUP,
   KvmHostKind,
-  VERSION,
   VirtualDesktopKind,
   type DesktopMigration,
   type DesktopPolicy,
@@ -15,21 +13,14 @@ import {
 } from '@deskplane/api';
 import type { KubeObject, ResourceType } from '@deskplane/resource-store';
 
-const typeOf = (info: { kind: string; plural: string; namespaced: boolean }): ResourceType => ({
-  group: GROUP,
-  version: VERSION,
-  kind: info.kind,
-  plural: info.plural,
-  namespaced: info.namespaced,
-});
-
+// A kind's info carries group, version, kind, plural and scope: it is a ResourceType.
 export const RESOURCE_TYPES = {
-  KvmHost: typeOf(KvmHostKind.info),
-  VirtualDesktop: typeOf(VirtualDesktopKind.info),
-  DesktopTemplate: typeOf(DesktopTemplateKind.info),
-  DesktopMigration: typeOf(DesktopMigrationKind.info),
-  DesktopPolicy: typeOf(DesktopPolicyKind.info),
-} as const;
+  KvmHost: KvmHostKind.info,
+  VirtualDesktop: VirtualDesktopKind.info,
+  DesktopTemplate: DesktopTemplateKind.info,
+  DesktopMigration: DesktopMigrationKind.info,
+  DesktopPolicy: DesktopPolicyKind.info,
+} as const satisfies Record<string, ResourceType>;
 
 // The API types describe metadata with TypeBox; the store's KubeObject is the wire shape.
 // Both are the same JSON, so the operator works with the API types as store objects.

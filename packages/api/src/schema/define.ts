@@ -1,11 +1,14 @@
 /** One kind = its names, its spec and status schemas, and how kubectl shows it. */
 import { Type, type TLiteral, type TObject, type TOptionalWithFlag, type TSchema } from '@sinclair/typebox';
-import { API_VERSION } from '../group';
+import { API_VERSION, GROUP, VERSION } from '../group';
 import { type CelRule } from './cel';
 import { ObjectMetaSchema } from './common';
 
 /** The names of a kind, as the CRD's `spec.names` and `spec.scope` use them. */
 export interface KindInfo<K extends string = string> {
+  /** group, version, kind, plural and namespaced together are what a resource client needs. */
+  readonly group: typeof GROUP;
+  readonly version: typeof VERSION;
   readonly kind: K;
   readonly listKind: `${K}List`;
   readonly plural: string;
@@ -55,7 +58,7 @@ export interface KindDefinition<K extends string = string, S extends TSchema = T
 }
 
 export interface KindInput<K extends string, S extends TSchema, St extends TSchema> {
-  info: Omit<KindInfo<K>, 'listKind'>;
+  info: Omit<KindInfo<K>, 'listKind' | 'group' | 'version'>;
   description: string;
   spec: S;
   status: St;
@@ -85,7 +88,7 @@ export function defineKind<K extends string, S extends TSchema, St extends TSche
     },
   );
   return {
-    info: { ...input.info, listKind: `${input.info.kind}List` },
+    info: { ...input.info, group: GROUP, version: VERSION, listKind: `${input.info.kind}List` },
     description: input.description,
     spec: input.spec,
     status: input.status,
