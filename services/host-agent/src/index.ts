@@ -29,4 +29,5 @@ export { HostAgentService, type HostAgentServiceOptions } from './service/host-a
 export { EventLog, type Sequenced, type Subscription } from './service/event-log';
 export { computeCapacity, computeAllocated, checkFits, DEFAULT_CAPACITY_POLICY, type CapacityPolicy, type Resources } from './service/capacity';
 export * from './errors';
+export { SimulatedDriver, SimulatedFabric, MEASURED_LATENCIES, ZERO_LATENCIES, type SimulatedDriverOptions, type SimulatedLatencies } from './driver/simulated-driver';
 export type * from './driver/types';
