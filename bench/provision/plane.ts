@@ -183,6 +183,9 @@ export async function startBenchPlane(o: PlaneOptions): Promise<BenchPlane> {
     ...(state.kube ? { DESKPLANE_ORCHESTRATOR_KUBECONFIG: state.kube.kubeconfig } : {}),
     DESKPLANE_ORCHESTRATOR_METRICS_LISTEN: 'off',
     DESKPLANE_ORCHESTRATOR_IDENTITY: `${prefix}-orchestrator`,
+    // The bench shares the testbed's hosts with other runs: drift repair would take their
+    // guests for orphans. The bench measures provisioning, not repair.
+    DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS: '0',
     ...(o.lifecycleConcurrency ? { DESKPLANE_ORCHESTRATOR_LIFECYCLE_CONCURRENCY: String(o.lifecycleConcurrency) } : {}),
   });
   const orchestrator = await startOrchestrator({ config, store, log: orchestratorLogger({ level: quiet }) });

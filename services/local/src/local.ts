@@ -69,6 +69,9 @@ export async function startLocal(o: LocalOptions): Promise<RunningLocal> {
     DESKPLANE_ORCHESTRATOR_QUEUE_PREFIX: 'deskplane-local',
     DESKPLANE_ORCHESTRATOR_METRICS_LISTEN: 'off',
     DESKPLANE_ORCHESTRATOR_LOG_LEVEL: 'warn',
+    // Drift repair recreates the demo guest after a restart of the testbed; tests that
+    // share hosts with other runs turn it off.
+    ...(process.env.DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS ? { DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS: process.env.DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS } : {}),
   };
   const opConfig = operatorConfig(env);
   const store = openStore(opConfig.backend, 'local');

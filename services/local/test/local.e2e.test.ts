@@ -11,7 +11,8 @@ const ROOT = join(__dirname, '../../..');
 function runLocal(dataDir: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['--conditions=source', join(ROOT, 'services/local/src/main.ts')], {
-      env: { ...process.env, DESKPLANE_LOCAL_DIR: dataDir, DESKPLANE_LOCAL_EXIT_WHEN_RUNNING: '1' },
+      // Drift repair off: this run shares the testbed's hosts with other suites' guests.
+      env: { ...process.env, DESKPLANE_LOCAL_DIR: dataDir, DESKPLANE_LOCAL_EXIT_WHEN_RUNNING: '1', DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -27,6 +27,8 @@ export interface HostAgent {
   deleteGuest(uid: string): Promise<boolean>;
   /** undefined when the host has no such guest (NOT_FOUND). */
   getGuest(uid: string): Promise<Guest | undefined>;
+  /** Every Deskplane guest defined on the host, running or not (drift repair). */
+  listGuests(): Promise<Guest[]>;
   /** Streams progress to `onProgress`; resolves with the final message (SUCCEEDED, FAILED or ABORTED). */
   migrateGuest(req: hostAgent.MigrateGuestRequest, onProgress: (p: MigrationProgress) => void): Promise<MigrationProgress>;
   abortMigration(uid: string): Promise<boolean>;
@@ -129,6 +131,11 @@ class GrpcHostAgent implements HostAgent {
       if (e instanceof AgentCallError && e.grpcCode === GrpcStatus.NOT_FOUND) return undefined;
       throw e;
     }
+  }
+
+  async listGuests(): Promise<Guest[]> {
+    const res = await this.call<hostAgent.ListGuestsResponse>('ListGuests', (md, o, cb) => this.c.listGuests({}, md, o, cb));
+    return res.guests;
   }
 
   migrateGuest(req: hostAgent.MigrateGuestRequest, onProgress: (p: MigrationProgress) => void): Promise<MigrationProgress> {

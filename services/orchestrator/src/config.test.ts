@@ -6,6 +6,13 @@ describe('configFromEnv', () => {
     const c = configFromEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }, 'node-a');
     expect(c).toMatchObject({ backend: { kind: 'kubernetes' }, queuePrefix: 'deskplane', slots: { perHostOutbound: 2, global: 5, ttlMs: 30_000 }, lockDurationMs: 30_000, metrics: { host: '0.0.0.0', port: 9466 } });
     expect(c.agentTls).toBeUndefined();
+    expect(c.drift).toEqual({ intervalMs: 30_000, orphanGraceMs: 300_000 });
+  });
+
+  it('drift repair: interval (0 = off), orphan grace, host selector', () => {
+    const c = configFromEnv({ REDIS_URL: 'redis://x', DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS: '0', DESKPLANE_ORCHESTRATOR_ORPHAN_GRACE_MS: '5000', DESKPLANE_ORCHESTRATOR_HOST_SELECTOR: 'zone=a, deskplane.io/e2e-run=abc' });
+    expect(c.drift).toEqual({ intervalMs: 0, orphanGraceMs: 5000, hostSelector: { zone: 'a', 'deskplane.io/e2e-run': 'abc' } });
+    expect(() => configFromEnv({ REDIS_URL: 'redis://x', DESKPLANE_ORCHESTRATOR_HOST_SELECTOR: 'zone' })).toThrow(/HOST_SELECTOR must be k=v/);
   });
 
   it('reads every setting and refuses bad ones with the variable name', () => {

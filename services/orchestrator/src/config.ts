@@ -15,6 +15,8 @@ export interface OrchestratorConfig {
   stalledIntervalMs: number;
   maxStalledCount: number;
   timing: Timing;
+  /** Drift repair (drift/): how often a pass runs (0 = off), how long an orphan guest is kept, which KvmHosts it looks after. */
+  drift: { intervalMs: number; orphanGraceMs: number; hostSelector?: Record<string, string> };
   agentDeadlineMs: number;
   agentTls?: AgentTlsConfig;
   metrics?: { host: string; port: number };
@@ -42,6 +44,18 @@ function listen(raw: string | undefined, dflt: string): { host: string; port: nu
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
+/** `k=v,k2=v2` → labels; undefined when empty. */
+export function parseSelector(raw: string | undefined, name: string): Record<string, string> | undefined {
+  if (!raw) return undefined;
+  const out: Record<string, string> = {};
+  for (const part of raw.split(',')) {
+    const m = /^\s*([^=\s]+)\s*=\s*([^=\s]*)\s*$/.exec(part);
+    if (!m) throw new ConfigError(`${P}${name} must be k=v[,k2=v2], got "${raw}"`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
 export function configFromEnv(env: Record<string, string | undefined>, hostname = 'orchestrator'): OrchestratorConfig {
   const backendKind = env[P + 'BACKEND'] || 'kubernetes';
   if (backendKind !== 'kubernetes' && backendKind !== 'embedded') throw new ConfigError(`${P}BACKEND must be kubernetes or embedded, got "${backendKind}"`);
@@ -56,6 +70,7 @@ export function configFromEnv(env: Record<string, string | undefined>, hostname 
   if ((cert || key) && !ca) throw new ConfigError(`${P}AGENT_TLS_CERT and _KEY need ${P}AGENT_TLS_CA`);
   if (!!cert !== !!key) throw new ConfigError(`${P}AGENT_TLS_CERT and ${P}AGENT_TLS_KEY go together`);
   const metrics = listen(env[P + 'METRICS_LISTEN'], '0.0.0.0:9466');
+  const hostSelector = parseSelector(env[P + 'HOST_SELECTOR'], 'HOST_SELECTOR');
   return {
     backend: backendKind === 'kubernetes' ? { kind: 'kubernetes', ...(kubeconfig ? { kubeconfig } : {}) } : { kind: 'embedded', dataDir: dataDir! },
     redisUrl,
@@ -76,6 +91,11 @@ export function configFromEnv(env: Record<string, string | undefined>, hostname 
       slotRetryMs: int(env, 'SLOT_RETRY_MS', DEFAULT_TIMING.slotRetryMs, 100),
       slotRenewMs: int(env, 'SLOT_RENEW_MS', DEFAULT_TIMING.slotRenewMs, 100),
       stopTimeoutSeconds: int(env, 'STOP_TIMEOUT_SECONDS', DEFAULT_TIMING.stopTimeoutSeconds, 1),
+    },
+    drift: {
+      intervalMs: int(env, 'DRIFT_INTERVAL_MS', 30_000, 0),
+      orphanGraceMs: int(env, 'ORPHAN_GRACE_MS', 300_000, 0),
+      ...(hostSelector ? { hostSelector } : {}),
     },
     agentDeadlineMs: int(env, 'AGENT_DEADLINE_MS', 30_000, 100),
     ...(ca ? { agentTls: { caFile: ca, ...(cert ? { certFile: cert } : {}), ...(key ? { keyFile: key } : {}) } } : {}),

@@ -18,7 +18,11 @@ export { GrpcHostAgents, type HostAgent, type HostAgents, type AgentTlsConfig } 
 export { kubernetesSecretStore, embeddedSecretStore, generatePassword, secretName, SECRET_TYPE, type ConsoleSecretStore } from './secrets';
 export { RedisMigrationSlots, DEFAULT_SLOT_LIMITS, type MigrationSlots, type SlotLimits } from './slots';
 export { Workers, PROCESSORS, type Processor } from './worker';
-export { NO_GATEWAY_HOOKS, DEFAULT_TIMING, type MigrationHooks, type ProcessorDeps, type Timing } from './processors/context';
+export { NO_GATEWAY_HOOKS, DEFAULT_TIMING, type MigrationHooks, type ProcessorDeps, type SlotEvent, type Timing } from './processors/context';
+export { DriftRepair, type DriftRepairOptions, type DriftPassResult } from './drift/drift-repair';
+export { decideDrift, type DriftAction, type DriftInput, type DriftPlan } from './drift/decide';
+export { RedisDriftState, MemoryDriftState, type DriftState } from './drift/drift-state';
+export { repairJob, repairJobId, isRepairJobId, REPAIRS_ANNOTATION } from './drift/repair-job';
 export { retryFailedJobs } from './retry';
 export { OrchestratorMetrics } from './metrics';
 export { createLogger } from './log';

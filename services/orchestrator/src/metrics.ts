@@ -26,6 +26,19 @@ export class OrchestratorMetrics {
     registers: [this.registry],
   });
 
+  readonly driftPasses = new Counter({
+    name: `${P}drift_passes_total`,
+    help: 'Drift repair passes by result (done, skipped: another replica ran it, failed).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly driftActions = new Counter({
+    name: `${P}drift_actions_total`,
+    help: 'Drift repair actions by kind (reportOrphan, deleteOrphan, repairMissing) and result (done, skipped, failed).',
+    labelNames: ['action', 'result'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

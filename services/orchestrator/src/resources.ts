@@ -1,6 +1,7 @@
 /** The resource types the orchestrator reads and writes, and the status-write helpers it uses. */
 import {
   DesktopMigrationKind,
+  DesktopTemplateKind,
   GROUP,
   KvmHostKind,
   setCondition,
@@ -9,6 +10,7 @@ import {
   type Condition,
   type ConditionInput,
   type DesktopMigration,
+  type DesktopTemplate,
   type KvmHost,
   type VirtualDesktop,
 } from '@deskplane/api';
@@ -20,11 +22,13 @@ export const RESOURCE_TYPES = {
   KvmHost: typeOf(KvmHostKind.info),
   VirtualDesktop: typeOf(VirtualDesktopKind.info),
   DesktopMigration: typeOf(DesktopMigrationKind.info),
+  DesktopTemplate: typeOf(DesktopTemplateKind.info),
 } as const;
 
 export type HostObject = KvmHost & KubeObject;
 export type DesktopObject = VirtualDesktop & KubeObject;
 export type MigrationObject = DesktopMigration & KubeObject;
+export type TemplateObject = DesktopTemplate & KubeObject;
 
 /** The status fields a step owns: set these, remove those, set these conditions. */
 export interface StatusPatch<S> {

@@ -4,12 +4,20 @@
  * in the middle of a live migration (after the first progress tick). A new process picks
  * the job up again (BullMQ stalled-job detection, short locks here) and each desktop ends
  * Running on exactly one host (virsh on both), with no orphan disk.
+ *
+ * Then Redis itself (append-only persistence on, as in production) is restarted under the
+ * same orchestrator process in the middle of a provisioning and of a live migration held
+ * back by a bandwidth cap: ioredis and BullMQ reconnect, the job's lock and the migration
+ * slot lease survive in the AOF, and both flows complete.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DesktopMigration, VirtualDesktop } from '@deskplane/api';
+import { restartRedis } from '@deskplane/testbed';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { slotKeys } from '../src/slots';
 import { desktopYaml, domains, filesOf, kubectl, kubectlJson, migrationYaml, ROOT, startPlane, templateYaml, type Plane } from './support/plane';
 
 const poll = { timeout: 120_000, interval: 250 };
@@ -59,7 +67,7 @@ class OrchestratorProcess {
   }
 }
 
-describe('orchestrator chaos: SIGKILL mid-provision and mid-migration', () => {
+describe('orchestrator chaos: SIGKILL mid-provision and mid-migration, Redis restarted mid-flow', () => {
   let plane: Plane;
   const procs: OrchestratorProcess[] = [];
   let env: Record<string, string>;
@@ -100,6 +108,8 @@ describe('orchestrator chaos: SIGKILL mid-provision and mid-migration', () => {
       DESKPLANE_ORCHESTRATOR_LOCK_DURATION_MS: '4000',
       DESKPLANE_ORCHESTRATOR_STALLED_INTERVAL_MS: '2000',
       DESKPLANE_ORCHESTRATOR_LOG_LEVEL: 'info',
+      // Drift repair at its defaults, looking only after this run's hosts.
+      DESKPLANE_ORCHESTRATOR_HOST_SELECTOR: `deskplane.io/e2e-run=${plane.run}`,
     };
     await kubectl(['apply', '-n', plane.ns, '-f', '-'], templateYaml('busybox-small'));
   });
@@ -153,6 +163,81 @@ describe('orchestrator chaos: SIGKILL mid-provision and mid-migration', () => {
     await vi.waitFor(async () => expect(await kubectl(['get', 'vd', 'vd-p', '-n', plane.ns, '--ignore-not-found'])).toBe(''), poll);
     for (const h of plane.hostNames) expect(await domains(plane.uriOf(h), true)).not.toContain(`dp-${vd.metadata.uid}`);
     expect(filesOf(plane.tb.storageDir, vd.metadata.uid!)).toEqual([]);
+  });
+
+  /** Restarts the testbed's Redis (same port, AOF) and says how long it was away. */
+  async function bounceRedis(): Promise<number> {
+    const t0 = Date.now();
+    const { redis } = await restartRedis();
+    expect(redis?.port).toBe(plane.redis.port);
+    return Date.now() - t0;
+  }
+
+  async function deleteDesktop(name: string, uid: string): Promise<void> {
+    await kubectl(['delete', 'vd', name, '-n', plane.ns, '--wait=false']);
+    await vi.waitFor(async () => expect(await kubectl(['get', 'vd', name, '-n', plane.ns, '--ignore-not-found'])).toBe(''), poll);
+    for (const h of plane.hostNames) expect(await domains(plane.uriOf(h), true)).not.toContain(`dp-${uid}`);
+    expect(filesOf(plane.tb.storageDir, uid)).toEqual([]);
+  }
+
+  it('Redis restarted right after the domain was defined: the same orchestrator finishes provisioning', async () => {
+    const runner = procs.at(-1)!;
+    const from = runner.lines.length;
+    await kubectl(['apply', '-n', plane.ns, '-f', '-'], desktopYaml('vd-q', 'busybox-small'));
+    await runner.waitForLine((l) => l.msg === 'guest defined' && l.desktop === `${plane.ns}/vd-q`);
+    const awayMs = await bounceRedis();
+    const vd = await expectRunningOnExactlyOneHost('vd-q');
+    const after = runner.lines.slice(from);
+    const done = after.find((l) => l.msg === 'job completed' && l.desktop === `${plane.ns}/vd-q` && l.action === 'provision');
+    console.log(`vd-q: Redis away ${awayMs} ms after the define; Running on ${vd.status?.host}; the provision job ${done ? 'completed' : 'did not complete'} in the same process (pid ${runner.pid})`);
+    await vi.waitFor(() => expect(runner.lines.slice(from).some((l) => l.msg === 'job completed' && l.desktop === `${plane.ns}/vd-q` && l.action === 'provision')).toBe(true), poll);
+    expect(runner.lines.slice(from).filter((l) => l.msg === 'job started' && l.desktop === `${plane.ns}/vd-q`)).toHaveLength(1);
+    await deleteDesktop('vd-q', vd.metadata.uid!);
+  });
+
+  it('Redis restarted in the middle of a live migration: the slot lease survives and the migration completes', async () => {
+    const runner = procs.at(-1)!;
+    await kubectl(['apply', '-n', plane.ns, '-f', '-'], desktopYaml('vd-r', 'busybox-small'));
+    const before = await expectRunningOnExactlyOneHost('vd-r');
+    const source = before.status!.host!;
+    const target = plane.hostNames.find((h) => h !== source)!;
+    const from = runner.lines.length;
+    // A cap keeps the migration running for several seconds around the restart (~15 s at 8 MiB/s).
+    await kubectl(['apply', '-n', plane.ns, '-f', '-'], migrationYaml('mig-r', 'vd-r', target, '{bandwidthMiBps: 8}'));
+    const tick = await runner.waitForLine((l) => l.msg === 'migration progress' && l.desktop === `${plane.ns}/vd-r`);
+    const jobId = String(tick.jobId);
+    const awayMs = await bounceRedis();
+
+    // The lease was in the AOF: the same holder still has its slot after the restart.
+    const redis = new Redis({ ...plane.redis, maxRetriesPerRequest: null });
+    try {
+      const keys = slotKeys(plane.prefix, source);
+      const m = await kubectlJson<DesktopMigration>(['get', 'dmig', 'mig-r', '-n', plane.ns]);
+      expect(m.status?.phase).toBe('Migrating');
+      expect(await redis.zscore(keys.host, jobId)).not.toBeNull();
+      expect(await redis.zscore(keys.global, jobId)).not.toBeNull();
+    } finally {
+      redis.disconnect();
+    }
+
+    const m = await vi.waitFor(async () => {
+      const o = await kubectlJson<DesktopMigration>(['get', 'dmig', 'mig-r', '-n', plane.ns]);
+      expect(o.status?.phase).toMatch(/Succeeded|Failed/);
+      return o;
+    }, poll);
+    expect(m.status?.phase).toBe('Succeeded');
+    const vd = await expectRunningOnExactlyOneHost('vd-r');
+    expect(vd.status?.host).toBe(target);
+    const mine = runner.lines.slice(from).filter((l) => l.migration === 'mig-r');
+    await vi.waitFor(() => expect(runner.lines.slice(from).some((l) => l.migration === 'mig-r' && l.msg === 'job completed')).toBe(true), poll);
+    const started = Date.parse(String(m.status?.startTime));
+    const ended = Date.parse(String(m.status?.endTime));
+    console.log(`mig-r: Redis away ${awayMs} ms mid-migration; Succeeded after ${ended - started} ms on ${vd.status?.host}; job runs in the same process: ${mine.filter((l) => l.msg === 'job started').length}`);
+    expect(mine.filter((l) => l.msg === 'job started')).toHaveLength(1);
+    expect(mine.filter((l) => l.slot === 'acquire')).toHaveLength(1);
+    // Renewals after the restart found the lease still theirs.
+    expect(mine.filter((l) => l.msg === 'migration slot lease lost')).toEqual([]);
+    await deleteDesktop('vd-r', vd.metadata.uid!);
   });
 
   it('SIGTERM stops the orchestrator cleanly (exit 0)', async () => {

@@ -32,6 +32,7 @@ describe('orchestrator e2e: apply → running → SPICE → migrate → delete',
       DESKPLANE_ORCHESTRATOR_KUBECONFIG: plane.kubeconfig,
       DESKPLANE_ORCHESTRATOR_METRICS_LISTEN: '127.0.0.1:0',
       DESKPLANE_ORCHESTRATOR_IDENTITY: `orc-e2e-${plane.run}`,
+      DESKPLANE_ORCHESTRATOR_HOST_SELECTOR: `deskplane.io/e2e-run=${plane.run}`,
     });
     orch = await startOrchestrator({ config, store: plane.store, log: createLogger({ level: process.env.ORCHESTRATOR_TEST_LOG ?? 'warn' }) });
     await kubectl(['apply', '-n', plane.ns, '-f', '-'], templateYaml('busybox-small'));

@@ -45,6 +45,19 @@ export const DEFAULT_TIMING: Timing = {
   stopTimeoutSeconds: 60,
 };
 
+/**
+ * One step of a migration slot's life, for an in-process timeline (tests, a drain's proof
+ * that the limits held). `acquire` is reported once Redis granted the slot, `release` before
+ * it is given back, so the migration itself always lies between the two.
+ */
+export interface SlotEvent {
+  kind: 'acquire' | 'wait' | 'release';
+  holder: string;
+  sourceHost: string;
+  targetHost: string;
+  at: number;
+}
+
 export interface ProcessorDeps {
   agents: HostAgents;
   desktops: ResourceClient<DesktopObject>;
@@ -58,6 +71,8 @@ export interface ProcessorDeps {
   sleep: (ms: number) => Promise<void>;
   /** Migrations holding a slot in this process (metrics gauge). */
   onMigrationsInFlight?: (delta: 1 | -1) => void;
+  /** Every slot acquire / wait / release of this process (see SlotEvent). */
+  onSlotEvent?: (e: SlotEvent) => void;
 }
 
 export interface JobContext {

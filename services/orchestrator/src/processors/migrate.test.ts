@@ -25,6 +25,7 @@ class FakeAgent implements HostAgent {
   stopGuest = () => Promise.reject(new Error('unused'));
   deleteGuest = () => Promise.resolve(false);
   getGuest = () => Promise.resolve(this.guest);
+  listGuests = () => Promise.resolve(this.guest ? [this.guest] : []);
   migrateGuest = (_req: unknown, onProgress: (p: MigrationProgress) => void) => {
     this.calls.push('migrateGuest');
     onProgress({ phase: MigrationPhase.MIGRATION_PHASE_MIGRATING, bytesProcessed: 10n, bytesRemaining: 10n } as MigrationProgress);

@@ -18,7 +18,7 @@ import { isRunning, emit, jobDesktop, waitUntilRunning } from './guest';
 import { MigrationPhase, guestStateName, type HostAgent, type MigrationProgress } from '../agents';
 import { AgentCallError, errorMessage, GuestStateError, InvalidJobError, MigrationFailedError, SlotUnavailableError } from '../errors';
 import { withLabel, withoutFinalizer, writeMeta, writeStatus, type MigrationObject } from '../resources';
-import { done, skipped, type JobContext, type Outcome, type ProcessorDeps } from './context';
+import { done, skipped, type JobContext, type Outcome, type ProcessorDeps, type SlotEvent } from './context';
 import { migratingPatch } from './desktop-status';
 import { endedPatch, migratedDesktopPatch, migrateRequest, migratingMigrationPatch, progressPatch, stayedDesktopPatch, succeededPatch } from './migration-status';
 
@@ -37,10 +37,13 @@ export async function migrate(job: MigrateDesktopJob, deps: ProcessorDeps, ctx: 
   if (!vd || vd.metadata.deletionTimestamp) throw new InvalidJobError(`desktop ${job.desktop.namespace}/${job.desktop.name} is gone or being deleted`);
   const [source, target] = await Promise.all([deps.agents.forHost(job.sourceHost), deps.agents.forHost(job.targetHost)]);
 
+  const slotEvent = (kind: SlotEvent['kind']) => deps.onSlotEvent?.({ kind, holder: ctx.jobId, sourceHost: job.sourceHost, targetHost: job.targetHost, at: Date.now() });
   if (!(await deps.slots.acquire(ctx.jobId, job.sourceHost))) {
+    slotEvent('wait');
     ctx.log.info({ slot: 'wait', sourceHost: job.sourceHost, at: new Date().toISOString() }, 'no migration slot free');
     throw new SlotUnavailableError(job.sourceHost, deps.timing.slotRetryMs);
   }
+  slotEvent('acquire');
   ctx.log.info({ slot: 'acquire', sourceHost: job.sourceHost, at: new Date().toISOString() }, 'migration slot acquired');
   deps.onMigrationsInFlight?.(1);
   const renew = setInterval(() => {
@@ -54,6 +57,7 @@ export async function migrate(job: MigrateDesktopJob, deps: ProcessorDeps, ctx: 
     return result.kind === 'aborted' ? await recordAborted(job, deps, ctx) : await recordSucceeded(job, deps, ctx, target, result);
   } finally {
     clearInterval(renew);
+    slotEvent('release');
     await deps.slots.release(ctx.jobId, job.sourceHost).catch((e: unknown) => ctx.log.warn({ err: errorMessage(e) }, 'slot release failed (the lease expires by itself)'));
     deps.onMigrationsInFlight?.(-1);
     ctx.log.info({ slot: 'release', sourceHost: job.sourceHost, at: new Date().toISOString() }, 'migration slot released');

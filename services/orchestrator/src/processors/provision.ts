@@ -12,9 +12,12 @@ import { writeStatus, type DesktopObject } from '../resources';
 import { done, skipped, type JobContext, type Outcome, type ProcessorDeps } from './context';
 import { failedPatch, provisionedPatch, provisioningPatch, runningPatch, startingPatch, stoppedPatch } from './desktop-status';
 import { emit, jobDesktop, waitUntilRunning } from './guest';
+import { isRepairJobId } from '../drift/repair-job';
 
 /** Phases in which a provision job still has work to do; any other means it already finished (a replay). */
 const PROVISIONING_PHASES = new Set(['Provisioning', 'Starting', 'Failed']);
+/** A drift repair (`….r<n>`) re-provisions a desktop whose guest went missing: it also runs on these. */
+const REPAIR_PHASES = new Set([...PROVISIONING_PHASES, 'Running', 'Stopped']);
 
 const IMAGE_COMPRESSION: Record<string, hostAgent.ImageCompression> = {
   auto_glz: hostAgent.ImageCompression.IMAGE_COMPRESSION_AUTO_GLZ,
@@ -54,7 +57,8 @@ export async function provision(job: ProvisionDesktopJob, deps: ProcessorDeps, c
   if (!vd) return skipped('desktop gone or recreated');
   if (vd.metadata.deletionTimestamp) return skipped('desktop is being deleted');
   if (vd.status?.host !== job.host) return skipped(`desktop is now on ${vd.status?.host ?? 'no host'}, not ${job.host}`);
-  if (!PROVISIONING_PHASES.has(vd.status?.phase ?? '')) return skipped(`already provisioned (phase ${vd.status?.phase})`);
+  const phases = isRepairJobId(ctx.jobId) ? REPAIR_PHASES : PROVISIONING_PHASES;
+  if (!phases.has(vd.status?.phase ?? '')) return skipped(`already provisioned (phase ${vd.status?.phase})`);
 
   const gen = (o: DesktopObject) => o.metadata.generation;
   await writeStatus(deps.desktops, ref, (o) => provisioningPatch(job.host, gen(o)), deps.now());

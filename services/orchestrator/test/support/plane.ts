@@ -16,6 +16,7 @@ import { BullJobQueue, QUEUES } from '@deskplane/queue-contracts';
 import { KubernetesStore } from '@deskplane/resource-store';
 import { loadState } from '@deskplane/testbed';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { vi, expect } from 'vitest';
 import { startTestAgent } from '../../../../operators/desktop-operator/test/support/agents';
 import { deleteEventsAbout, emptyNamespace, kubectl, kubectlJson } from '../../../../operators/desktop-operator/test/support/kubectl';
@@ -119,6 +120,11 @@ export async function startPlane(tag: string): Promise<Plane> {
         await queue.obliterate({ force: true }).catch(() => undefined);
         await queue.close();
       }
+      // The orchestrator's own keys (drift first-seen times, slot leases) under this run's prefix.
+      const r = new Redis({ ...redis, maxRetriesPerRequest: null });
+      const keys = await r.keys(`${prefix}:orchestrator:*`).catch(() => []);
+      if (keys.length) await r.del(...keys).catch(() => undefined);
+      r.disconnect();
       await jobs.close();
       await store.close();
       probe.close();
