@@ -137,4 +137,13 @@ describe('migrate processor', () => {
     expect((await t.desktops.get('vd', 'a'))?.status).toMatchObject({ phase: 'Running', host: 'kvm-1' });
     expect(await t.migrations.get('m', 'a')).toBeUndefined(); // finalizer removed → gone
   });
+
+  it('a DesktopMigration deleted before it started never starts (no MigrateGuest), the desktop stays put', async () => {
+    const t = await setup();
+    t.agents['kvm-1'].guest = guest(GuestState.GUEST_STATE_RUNNING);
+    await t.migrations.delete('m', 'a'); // no finalizer yet: gone at once
+    expect(await migrate(t.job, t.deps, t.ctx)).toMatchObject({ result: 'skipped' });
+    expect(t.agents['kvm-1'].calls).not.toContain('migrateGuest');
+    expect((await t.desktops.get('vd', 'a'))?.status).toMatchObject({ phase: 'Running', host: 'kvm-1' });
+  });
 });

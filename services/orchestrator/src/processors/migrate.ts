@@ -75,6 +75,12 @@ async function run(job: MigrateDesktopJob, deps: ProcessorDeps, ctx: JobContext,
   };
 
   const started = await writeStatus(deps.migrations, job.migration, (o) => migratingMigrationPatch(o.status, job, deps.now(), o.metadata.generation), deps.now());
+  if (!started) {
+    // Deleted (and its finalizer already dropped) or replaced before it could start:
+    // nobody asks for this migration any more, so it never starts.
+    ctx.log.info({ step: 'start' }, 'DesktopMigration is gone: not starting the migration');
+    return { kind: 'aborted' };
+  }
   await abortIfDeleted(started);
   await writeStatus(deps.desktops, job.desktop, (o) => migratingPatch(job.migration.name, job.sourceHost, job.targetHost, o.metadata.generation), deps.now());
   await emit(deps, ctx, started, 'Normal', 'MigrationStarted', `migrating from ${job.sourceHost} to ${job.targetHost}`);
