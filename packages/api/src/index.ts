@@ -28,3 +28,4 @@ export { toStructural, type JSONSchemaProps } from './schema/structural';
 export { cel, celCheck, immutable, isTransitionRule, type CelRule, type CelCheck } from './schema/cel';
 export { type KindDefinition, type KindInfo, type PrinterColumn } from './schema/define';
 export { ConditionSchema, ObjectMetaSchema, BYTES_QUANTITY, DNS_SUBDOMAIN } from './schema/common';
+export { applyStatusPatch, type StatusPatch } from './status-patch';

@@ -2,13 +2,8 @@
 import {
   DesktopMigrationKind,
   DesktopTemplateKind,
-  GROUP,
   KvmHostKind,
-  setCondition,
-  VERSION,
   VirtualDesktopKind,
-  type Condition,
-  type ConditionInput,
   type DesktopMigration,
   type DesktopTemplate,
   type KvmHost,
@@ -16,36 +11,22 @@ import {
 } from '@deskplane/api';
 import { retryOnConflict, type KubeObject, type ResourceClient, type ResourceType } from '@deskplane/resource-store';
 
-const typeOf = (info: { kind: string; plural: string; namespaced: boolean }): ResourceType => ({ group: GROUP, version: VERSION, kind: info.kind, plural: info.plural, namespaced: info.namespaced });
-
+// A kind's info carries group, version, kind, plural and scope: it is a ResourceType.
 export const RESOURCE_TYPES = {
-  KvmHost: typeOf(KvmHostKind.info),
-  VirtualDesktop: typeOf(VirtualDesktopKind.info),
-  DesktopMigration: typeOf(DesktopMigrationKind.info),
-  DesktopTemplate: typeOf(DesktopTemplateKind.info),
-} as const;
+  KvmHost: KvmHostKind.info,
+  VirtualDesktop: VirtualDesktopKind.info,
+  DesktopMigration: DesktopMigrationKind.info,
+  DesktopTemplate: DesktopTemplateKind.info,
+} as const satisfies Record<string, ResourceType>;
 
 export type HostObject = KvmHost & KubeObject;
 export type DesktopObject = VirtualDesktop & KubeObject;
 export type MigrationObject = DesktopMigration & KubeObject;
 export type TemplateObject = DesktopTemplate & KubeObject;
 
-/** The status fields a step owns: set these, remove those, set these conditions. */
-export interface StatusPatch<S> {
-  set?: Partial<S>;
-  unset?: ReadonlyArray<keyof S>;
-  conditions?: readonly ConditionInput[];
-}
+import { applyStatusPatch, type StatusPatch } from '@deskplane/api';
 
-/** Pure: the status after the patch (conditions through setCondition, so transition times stay right). */
-export function applyStatusPatch<S extends object>(status: S | undefined, patch: StatusPatch<S>, now: Date): S {
-  const next = { ...(status ?? {}), ...(patch.set ?? {}) } as S & { conditions?: Condition[] };
-  for (const k of patch.unset ?? []) delete (next as Record<string, unknown>)[k as string];
-  let conditions = next.conditions;
-  for (const c of patch.conditions ?? []) conditions = setCondition(conditions, c, now);
-  if (conditions) next.conditions = conditions;
-  return next;
-}
+export { applyStatusPatch, type StatusPatch };
 
 /**
  * Applies the patch through /status on a fresh copy, re-reading on conflicts. Never touches

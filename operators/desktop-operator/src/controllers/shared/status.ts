@@ -4,29 +4,10 @@
  * with retryOnConflict. Writes that would change nothing are skipped, so a reconcile that
  * is woken by its own status write ends there.
  */
-import { setCondition, type Condition, type ConditionInput } from '@deskplane/api';
+import { applyStatusPatch, type StatusPatch } from '@deskplane/api';
 import { retryOnConflict, type KubeObject, type ResourceClient } from '@deskplane/resource-store';
 
-/** The status fields a reconciler owns: set these, remove those, set these conditions. */
-export interface StatusPatch<S> {
-  set?: Partial<S>;
-  unset?: ReadonlyArray<keyof S>;
-  conditions?: readonly ConditionInput[];
-}
-
-type WithConditions = { conditions?: Condition[] };
-
-/** Pure: the status after the patch. `now` stamps conditions whose status changes. */
-export function applyStatusPatch<S extends object>(status: S | undefined, patch: StatusPatch<S>, now: Date): S {
-  const next = { ...(status ?? {}), ...(patch.set ?? {}) } as S & WithConditions;
-  for (const k of patch.unset ?? []) delete (next as Record<string, unknown>)[k as string];
-  if (patch.conditions?.length) {
-    let conditions = next.conditions;
-    for (const c of patch.conditions) conditions = setCondition(conditions, c, now);
-    next.conditions = conditions;
-  }
-  return next;
-}
+export { applyStatusPatch, type StatusPatch };
 
 /** Structural equality of JSON values, ignoring key order. */
 export function sameJson(a: unknown, b: unknown): boolean {
