@@ -16,3 +16,5 @@ export { up, down, status, restartRedis, type PartStatus } from './testbed';
 export { checkRedis } from './redis';
 export { checkKube } from './kube';
 export { checkHost } from './hosts';
+export { freePort, canConnect } from './ports';
+export { probeSpiceLink, type SpiceLinkProbeOptions, type SpiceLinkProbeResult } from './probes/spice';

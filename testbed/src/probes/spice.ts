@@ -21,6 +21,8 @@ export interface SpiceLinkProbeOptions {
   timeoutMs?: number;
   /** Default MAIN. Other types link with connection_id 0, which only MAIN may use. */
   channelType?: number;
+  /** Default 0 (a new session). Secondary channels link with the session id from MAIN_INIT. */
+  connectionId?: number;
 }
 
 export interface SpiceLinkProbeResult {
@@ -69,7 +71,7 @@ export function probeSpiceLink(opts: SpiceLinkProbeOptions): Promise<SpiceLinkPr
     socket.on('connect', () => {
       socket.write(
         encodeLinkMessage({
-          connectionId: 0,
+          connectionId: opts.connectionId ?? 0,
           channelType: opts.channelType ?? ChannelType.MAIN,
           channelId: 0,
           commonCaps: CLIENT_COMMON_CAPS,
