@@ -1,4 +1,5 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   AuthMechanism,
   ChannelType,
@@ -33,13 +34,25 @@ export interface LinkServerDeps {
 
 type Phase = 'link' | 'auth' | 'upstream' | 'spliced' | 'closed';
 
+/** Where a client stream came from. */
+export interface ClientContext {
+  /** Source address: the failed-ticket limit and the logs key on it. */
+  source: string;
+  /** Transport name for the logs: tcp, connect, websocket. */
+  transport: string;
+  /** Handshake budget left (a CONNECT head already spent some). Default deps.handshakeTimeoutMs. */
+  timeoutMs?: number;
+}
+
 /**
- * One client connection through the link phase: answers the link itself, checks the
- * ticket, logs in upstream, then hands both sockets to splice(). Every exit path closes
- * the client; nothing here outlives handshakeTimeoutMs unless the link succeeded.
+ * One client stream through the link phase: answers the link itself, checks the ticket,
+ * logs in upstream, then hands both ends to splice(). The stream is any Duplex — a TCP
+ * socket, a socket after an HTTP CONNECT, a WebSocket adapter. Every exit path closes the
+ * client; nothing here outlives the handshake budget unless the link succeeded.
  */
-export function handleClient(client: Socket, deps: LinkServerDeps): void {
-  const source = client.remoteAddress ?? 'unknown';
+export function handleClient(client: Duplex, deps: LinkServerDeps, ctx: ClientContext): void {
+  const { source, transport } = ctx;
+  const budgetMs = ctx.timeoutMs ?? deps.handshakeTimeoutMs;
   const decoder = new ClientLinkDecoder({ maxBodySize: deps.maxLinkBodySize ?? DEFAULT_MAX_LINK_BODY_SIZE });
   const started = Date.now();
   let phase: Phase = 'link';
@@ -51,7 +64,7 @@ export function handleClient(client: Socket, deps: LinkServerDeps): void {
 
   const close = (why: string, fields: Record<string, unknown> = {}): void => {
     if (phase === 'closed') return;
-    if (phase !== 'spliced') deps.log('link.closed', { source, why, phase, ...fields });
+    if (phase !== 'spliced') deps.log('link.closed', { source, transport, why, phase, ...fields });
     phase = 'closed';
     clearTimeout(timer);
     client.destroy();
@@ -61,14 +74,13 @@ export function handleClient(client: Socket, deps: LinkServerDeps): void {
     if (phase === 'closed') return;
     if (phase === 'link') client.write(encodeLinkReply({ error, publicKey: Buffer.alloc(0), commonCaps: [], channelCaps: [] }));
     else client.write(encodeLinkResult(error));
-    deps.log('link.refused', { source, error, why, channelType: link?.channelType });
+    deps.log('link.refused', { source, transport, error, why, channelType: link?.channelType });
     phase = 'closed';
     clearTimeout(timer);
-    client.end();
-    client.destroySoon();
+    client.end(() => client.destroy());
     setTimeout(() => client.destroy(), 1_000).unref();
   };
-  const timer = setTimeout(() => close('handshake timeout', { ms: deps.handshakeTimeoutMs }), deps.handshakeTimeoutMs);
+  const timer = setTimeout(() => close('handshake timeout', { ms: budgetMs }), budgetMs);
 
   const onLinkMessage = (msg: LinkMessage): void => {
     link = msg;
@@ -107,7 +119,7 @@ export function handleClient(client: Socket, deps: LinkServerDeps): void {
       commonCaps: andWords(msg.commonCaps, promisedCommon),
       channelCaps: andWords(msg.channelCaps, promisedChannel),
     };
-    const remaining = Math.max(1, deps.handshakeTimeoutMs - (Date.now() - started));
+    const remaining = Math.max(1, budgetMs - (Date.now() - started));
     const up = await linkUpstream(record.upstream, upstreamLink, remaining, (reply) => {
       deps.caps.learn(msg.channelType, { common: reply.commonCaps, channel: reply.channelCaps });
       // What we promised must be what the guest has, or the two ends disagree on features.
@@ -123,7 +135,7 @@ export function handleClient(client: Socket, deps: LinkServerDeps): void {
     let sessionId = msg.connectionId;
     let first = up.remainder;
     if (msg.channelType === ChannelType.MAIN) {
-      const init = await readMainInit(upstream, up.remainder, Math.max(1, deps.handshakeTimeoutMs - (Date.now() - started))).catch(
+      const init = await readMainInit(upstream, up.remainder, Math.max(1, budgetMs - (Date.now() - started))).catch(
         (err: Error) => err,
       );
       if (init instanceof Error) {
@@ -147,7 +159,7 @@ export function handleClient(client: Socket, deps: LinkServerDeps): void {
     if (first.length > 0) client.write(first);
     if (remainder.length > 0) upstream.write(remainder);
     const ticketHash = record.ticketHash;
-    deps.log('link.spliced', { source, channelType: msg.channelType, sessionId, user: record.user, desktop: record.desktop });
+    deps.log('link.spliced', { source, transport, channelType: msg.channelType, sessionId, user: record.user, desktop: record.desktop });
     splice(client, upstream, () => {
       phase = 'closed';
       deps.log('channel.closed', { source, channelType: msg.channelType, sessionId });
@@ -180,7 +192,6 @@ export function handleClient(client: Socket, deps: LinkServerDeps): void {
     }
   }
 
-  client.setNoDelay(true);
   client.on('data', onData);
   client.on('error', () => close('client error'));
   client.on('close', () => close('client closed'));
@@ -188,5 +199,8 @@ export function handleClient(client: Socket, deps: LinkServerDeps): void {
 
 /** A TCP listener running handleClient on every connection. */
 export function createLinkServer(deps: LinkServerDeps): Server {
-  return createServer((socket) => handleClient(socket, deps));
+  return createServer((socket) => {
+    socket.setNoDelay(true);
+    handleClient(socket, deps, { source: socket.remoteAddress ?? 'unknown', transport: 'tcp' });
+  });
 }

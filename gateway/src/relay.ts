@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   AuthMechanism,
   ChannelType,
@@ -131,7 +132,7 @@ export function readMainInit(upstream: Socket, remainder: Buffer, timeoutMs: num
 }
 
 /** Copies src → dst with backpressure; ends dst when src ends. */
-function pump(src: Socket, dst: Socket): void {
+function pump(src: Duplex, dst: Duplex): void {
   src.on('data', (chunk: Buffer) => {
     if (!dst.write(chunk)) {
       src.pause();
@@ -147,7 +148,7 @@ function pump(src: Socket, dst: Socket): void {
  * the other; onClose runs once. Both sockets must already be paused with their link-phase
  * listeners removed (bytes are lost otherwise).
  */
-export function splice(client: Socket, upstream: Socket, onClose: () => void): void {
+export function splice(client: Duplex, upstream: Duplex, onClose: () => void): void {
   let closed = false;
   const close = (): void => {
     if (closed) return;
