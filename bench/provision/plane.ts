@@ -19,6 +19,7 @@ import { loadState } from '@deskplane/testbed';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { deleteEventsAbout, emptyNamespace, kubectl } from '../../operators/desktop-operator/test/support/kubectl';
+import { testManagerConfig } from '../../operators/desktop-operator/test/support/manager-config';
 
 export type VirtualDesktop = ApiDesktop & KubeObject;
 type KvmHost = ApiHost & KubeObject;
@@ -159,21 +160,7 @@ export async function startBenchPlane(o: PlaneOptions): Promise<BenchPlane> {
     jobs,
     probe,
     log: operatorLogger({ level: quiet }),
-    config: {
-      watchNamespace: ns,
-      hostSelector: { 'deskplane.io/bench-run': run },
-      lease: { name: `deskplane-operator-${run}`, namespace: ns, durationMs: 10_000, renewDeadlineMs: 7_000, retryPeriodMs: 500 },
-      identity: `${prefix}-${process.pid}`,
-      metrics: undefined,
-      heartbeatIntervalMs: 1_000,
-      heartbeatTimeoutMs: 3_000,
-      heartbeatGraceMs: 40_000,
-      unschedulableRetryMs: 5_000,
-      resyncMs: 60_000,
-      workers: 2,
-      scheduler: { strategy: 'spread' },
-      deprovisionPollMs: 500,
-    },
+    config: testManagerConfig({ namespace: ns, hostSelector: { 'deskplane.io/bench-run': run }, run, identity: `${prefix}-${process.pid}`, metrics: undefined }),
   });
   await manager.start();
 

@@ -4,7 +4,7 @@
  */
 import { API_VERSION, getCondition } from '@deskplane/api';
 import { QUEUES } from '@deskplane/queue-contracts';
-import { EmbeddedStore, type KubeObject, type ResourceClient } from '@deskplane/resource-store';
+import { EmbeddedStore } from '@deskplane/resource-store';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deskplaneSchemas } from './backends';
 import type { AgentHostInfo, HostAgentProbe } from './controllers/kvm-host/probe';
@@ -12,6 +12,7 @@ import { createLogger } from './log';
 import { Manager } from './manager';
 import { RESOURCE_TYPES, type DesktopObject, type HostObject, type MigrationObject, type PolicyObject, type TemplateObject } from './resources';
 import { MemoryJobQueue } from './testing/memory-job-queue';
+import { waitForObject } from './testing/wait-for-object';
 
 const GiB = 1024 ** 3;
 const NS = 'team-a';
@@ -43,16 +44,7 @@ describe('manager on the embedded store', () => {
   const policies = store.client<PolicyObject>(RESOURCE_TYPES.DesktopPolicy);
   let manager: Manager;
 
-  /** Polls until `ok`; resolves with the object (undefined only when `ok` accepts that). */
-  const waitFor = <T extends KubeObject>(client: ResourceClient<T>, name: string, ok: (o: T | undefined) => boolean, namespace?: string): Promise<T> =>
-    vi.waitFor(
-      async () => {
-        const o = await client.get(name, namespace);
-        if (!ok(o)) throw new Error(`${name}: ${JSON.stringify(o?.status)}`);
-        return o as T;
-      },
-      { timeout: 5_000, interval: 20 },
-    );
+  const waitFor = waitForObject;
 
   beforeAll(async () => {
     await hosts.create({ ...meta('h1'), kind: 'KvmHost', spec: { agentEndpoint: 'h1:7443' } });

@@ -5,7 +5,7 @@
  */
 import { API_VERSION, getCondition, setCondition, type VirtualDesktop } from '@deskplane/api';
 import { QUEUES } from '@deskplane/queue-contracts';
-import { EmbeddedStore, retryOnConflict, type KubeObject, type ResourceClient } from '@deskplane/resource-store';
+import { EmbeddedStore, retryOnConflict, type KubeObject } from '@deskplane/resource-store';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deskplaneSchemas } from './backends';
 import type { HostAgentProbe } from './controllers/kvm-host/probe';
@@ -13,6 +13,7 @@ import { createLogger } from './log';
 import { Manager } from './manager';
 import { RESOURCE_TYPES, type DesktopObject, type HostObject, type MigrationObject, type TemplateObject } from './resources';
 import { MemoryJobQueue } from './testing/memory-job-queue';
+import { waitForObject } from './testing/wait-for-object';
 
 const probe: HostAgentProbe = { getHostInfo: (endpoint) => Promise.reject(new Error(`no agent at ${endpoint}`)), close: () => undefined };
 const stamp = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -28,15 +29,7 @@ describe('manager on the embedded store: day-2 operations', { timeout: 20_000 },
   const migrations = store.client<MigrationObject>(RESOURCE_TYPES.DesktopMigration);
   let manager: Manager;
 
-  const waitFor = <T extends KubeObject>(client: ResourceClient<T>, name: string, ok: (o: T | undefined) => boolean, namespace?: string): Promise<T> =>
-    vi.waitFor(
-      async () => {
-        const o = await client.get(name, namespace);
-        if (!ok(o)) throw new Error(`${name}: ${JSON.stringify(o?.metadata)} ${JSON.stringify(o?.status)}`);
-        return o as T;
-      },
-      { timeout: 5_000, interval: 20 },
-    );
+  const waitFor = waitForObject;
 
   /** A host "heartbeated" by the test: Ready as given, room for 8 small desktops. */
   const setReady = (name: string, ready: 'True' | 'False') =>

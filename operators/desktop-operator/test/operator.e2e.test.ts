@@ -20,6 +20,7 @@ import { createLogger } from '../src/log';
 import { Manager } from '../src/manager';
 import { startTestAgent } from './support/agents';
 import { deleteEventsAbout, emptyNamespace, kubectl, kubectlJson } from './support/kubectl';
+import { testManagerConfig } from './support/manager-config';
 
 const ROOT = join(__dirname, '../../..');
 const EXAMPLES = join(ROOT, 'packages/api/examples');
@@ -73,21 +74,7 @@ describe('desktop operator on the testbed', () => {
       jobs,
       probe,
       log: createLogger({ level: process.env.OPERATOR_TEST_LOG ?? 'warn' }),
-      config: {
-        watchNamespace: ns,
-        hostSelector: { 'deskplane.io/e2e-run': run },
-        lease: { name: `deskplane-operator-${run}`, namespace: ns, durationMs: 10_000, renewDeadlineMs: 7_000, retryPeriodMs: 500 },
-        identity: `e2e-${process.pid}`,
-        metrics: { host: '127.0.0.1', port: 0 },
-        heartbeatIntervalMs: 1_000,
-        heartbeatTimeoutMs: 3_000,
-        heartbeatGraceMs: 40_000,
-        unschedulableRetryMs: 5_000,
-        resyncMs: 60_000,
-        workers: 2,
-        scheduler: { strategy: 'spread' },
-        deprovisionPollMs: 500,
-      },
+      config: testManagerConfig({ namespace: ns, hostSelector: { 'deskplane.io/e2e-run': run }, run, identity: `e2e-${process.pid}`, metrics: { host: '127.0.0.1', port: 0 } }),
     });
     await manager.start();
     await kubectl(['apply', '-f', join(dir, '00-kvmhosts.yaml')]);

@@ -20,6 +20,7 @@ import { Redis } from 'ioredis';
 import { vi, expect } from 'vitest';
 import { startTestAgent } from '../../../../operators/desktop-operator/test/support/agents';
 import { deleteEventsAbout, emptyNamespace, kubectl, kubectlJson } from '../../../../operators/desktop-operator/test/support/kubectl';
+import { testManagerConfig } from '../../../../operators/desktop-operator/test/support/manager-config';
 import { testbedHosts, type TestbedHosts } from '../../../../services/host-agent/test/support/testbed-hosts';
 
 export { kubectl, kubectlJson };
@@ -71,21 +72,7 @@ export async function startPlane(tag: string): Promise<Plane> {
     jobs,
     probe,
     log: operatorLogger({ level: process.env.OPERATOR_TEST_LOG ?? 'warn' }),
-    config: {
-      watchNamespace: ns,
-      hostSelector: { 'deskplane.io/e2e-run': run },
-      lease: { name: `deskplane-operator-${run}`, namespace: ns, durationMs: 10_000, renewDeadlineMs: 7_000, retryPeriodMs: 500 },
-      identity: `${tag}-${process.pid}`,
-      metrics: undefined,
-      heartbeatIntervalMs: 1_000,
-      heartbeatTimeoutMs: 3_000,
-      heartbeatGraceMs: 40_000,
-      unschedulableRetryMs: 5_000,
-      resyncMs: 60_000,
-      workers: 2,
-      scheduler: { strategy: 'spread' },
-      deprovisionPollMs: 500,
-    },
+    config: testManagerConfig({ namespace: ns, hostSelector: { 'deskplane.io/e2e-run': run }, run, identity: `${tag}-${process.pid}`, metrics: undefined }),
   });
   await manager.start();
   for (const name of hostNames) {
