@@ -4,7 +4,8 @@ import { freePort } from '@deskplane/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, createWebSocketStream } from 'ws';
 import { MemoryTicketStore, startGateway, type Gateway } from '../src/index';
-import { clientLink, httpConnect, httpRefusal, linkOverStream } from './support/link-probe';
+import { clientLinkMessage } from '@deskplane/testbed';
+import { httpConnect, httpRefusal, linkOverStream } from './support/link-probe';
 import { HOST, countingProxy, startQemu, stopQemu } from './support/qemu';
 
 const HANDSHAKE_MS = 2_000;
@@ -64,7 +65,7 @@ describe('CONNECT and WebSocket fronts in front of a real QEMU SPICE server', ()
 
     it('keeps SPICE bytes pipelined right behind the CONNECT head', async () => {
       const ticket = await mint();
-      const { status, socket, rest } = await httpConnect(gw!.connectPort!, connectHead(TARGET.toUpperCase()), clientLink());
+      const { status, socket, rest } = await httpConnect(gw!.connectPort!, connectHead(TARGET.toUpperCase()), clientLinkMessage());
       expect(status).toBe(200);
       expect(await linkOverStream(socket, ticket, { initial: rest, linkAlreadySent: true })).toBe(0);
     });

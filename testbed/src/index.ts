@@ -17,4 +17,4 @@ export { checkRedis } from './redis';
 export { checkKube } from './kube';
 export { checkHost } from './hosts';
 export { freePort, canConnect } from './ports';
-export { probeSpiceLink, type SpiceLinkProbeOptions, type SpiceLinkProbeResult } from './probes/spice';
+export { probeSpiceLink, clientLinkMessage, ticketAnswer, type SpiceLinkProbeOptions, type SpiceLinkProbeResult } from './probes/spice';

@@ -1,25 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  AuthMechanism,
-  ChannelType,
-  CommonCap,
-  LinkError,
-  ServerLinkDecoder,
-  capsToWords,
-  encodeAuthMechanism,
-  encodeLinkMessage,
-  encryptTicket,
-  hasCap,
-} from '@deskplane/spice-protocol';
+import { LinkError, ServerLinkDecoder } from '@deskplane/spice-protocol';
+import { clientLinkMessage, ticketAnswer } from '@deskplane/testbed';
 import { HOST } from './qemu';
 
-/** The client link message testbed's probeSpiceLink sends (remote-viewer's caps minus SASL). */
-export const clientLink = (channelType: number = ChannelType.MAIN, connectionId = 0): Buffer =>
-  encodeLinkMessage({
-    connectionId, channelType, channelId: 0, channelCaps: [],
-    commonCaps: capsToWords([CommonCap.AUTH_SELECTION, CommonCap.MINI_HEADER]),
-  });
 
 /**
  * probeSpiceLink on an already-open stream (a CONNECT tunnel, a WebSocket stream): link
@@ -48,8 +32,7 @@ export function linkOverStream(
         for (const msg of decoder.feed(chunk)) {
           if (msg.kind === 'linkResult') return finish(msg.result);
           if (msg.error !== LinkError.OK) return finish(msg.error);
-          if (hasCap(msg.commonCaps, CommonCap.AUTH_SELECTION)) stream.write(encodeAuthMechanism(AuthMechanism.SPICE));
-          stream.write(encryptTicket(ticket, msg.publicKey));
+          for (const b of ticketAnswer(msg, ticket)) stream.write(b);
         }
       } catch (err) {
         finish(err as Error);
@@ -58,7 +41,7 @@ export function linkOverStream(
     stream.on('data', onData);
     stream.on('error', (err: Error) => finish(err));
     stream.on('close', () => finish(new Error(`closed during the link (${decoder.currentState})`)));
-    if (!opts.linkAlreadySent) stream.write(clientLink());
+    if (!opts.linkAlreadySent) stream.write(clientLinkMessage());
     if (opts.initial !== undefined && opts.initial.length > 0) onData(opts.initial);
     stream.resume(); // httpConnect hands the socket over paused
   });

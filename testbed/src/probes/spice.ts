@@ -36,6 +36,20 @@ const DEFAULT_TIMEOUT_MS = 5_000;
 // What remote-viewer advertises for itself, minus SASL: the probe only speaks tickets.
 const CLIENT_COMMON_CAPS = capsToWords([CommonCap.AUTH_SELECTION, CommonCap.MINI_HEADER]);
 
+/** The link message the probe sends: remote-viewer's common caps minus SASL. */
+export function clientLinkMessage(channelType: number = ChannelType.MAIN, connectionId = 0): Buffer {
+  return encodeLinkMessage({ connectionId, channelType, channelId: 0, commonCaps: CLIENT_COMMON_CAPS, channelCaps: [] });
+}
+
+/**
+ * What a client sends after an OK link reply: the auth mechanism (only if the server
+ * offers AUTH_SELECTION — spice-gtk's rule) and the password encrypted to the server's key.
+ */
+export function ticketAnswer(reply: { commonCaps: number[]; publicKey: Buffer }, password: string): Buffer[] {
+  const ticket = encryptTicket(password, reply.publicKey);
+  return hasCap(reply.commonCaps, CommonCap.AUTH_SELECTION) ? [encodeAuthMechanism(AuthMechanism.SPICE), ticket] : [ticket];
+}
+
 /**
  * Links one SPICE channel the way a real client does (link message → reply → auth
  * mechanism → RSA ticket → link result) and reports the result code. Resolves for any
@@ -69,15 +83,7 @@ export function probeSpiceLink(opts: SpiceLinkProbeOptions): Promise<SpiceLinkPr
 
     socket.setNoDelay(true);
     socket.on('connect', () => {
-      socket.write(
-        encodeLinkMessage({
-          connectionId: opts.connectionId ?? 0,
-          channelType: opts.channelType ?? ChannelType.MAIN,
-          channelId: 0,
-          commonCaps: CLIENT_COMMON_CAPS,
-          channelCaps: [],
-        }),
-      );
+      socket.write(clientLinkMessage(opts.channelType, opts.connectionId));
     });
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -85,10 +91,7 @@ export function probeSpiceLink(opts: SpiceLinkProbeOptions): Promise<SpiceLinkPr
           if (msg.kind === 'linkResult') return finish(msg.result);
           serverCaps = { common: msg.commonCaps, channel: msg.channelCaps };
           if (msg.error !== LinkError.OK) return finish(msg.error);
-          const ticket = encryptTicket(password, msg.publicKey);
-          // spice-gtk's rule: send the mechanism only if the server offers selection.
-          if (hasCap(msg.commonCaps, CommonCap.AUTH_SELECTION)) socket.write(encodeAuthMechanism(AuthMechanism.SPICE));
-          socket.write(ticket);
+          for (const b of ticketAnswer(msg, password)) socket.write(b);
         }
       } catch (err) {
         finish(err as Error);
