@@ -8,3 +8,4 @@
  * client.getHostInfo({}, (err, info) => console.log(err ?? info.hostname));
  */
 export * as hostAgent from './gen/deskplane/hostagent/v1/host_agent';
+export * as gatewayAdmin from './gen/deskplane/gateway/v1/admin';

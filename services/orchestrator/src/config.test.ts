@@ -15,6 +15,14 @@ describe('configFromEnv', () => {
     expect(() => configFromEnv({ REDIS_URL: 'redis://x', DESKPLANE_ORCHESTRATOR_HOST_SELECTOR: 'zone' })).toThrow(/HOST_SELECTOR must be k=v/);
   });
 
+  it('gateway: off by default; admin address + graphics URI turn it on with a hold-back cap', () => {
+    expect(configFromEnv({ REDIS_URL: 'redis://x' }).gateway).toBeUndefined();
+    const c = configFromEnv({ REDIS_URL: 'redis://x', DESKPLANE_ORCHESTRATOR_GATEWAY_ADMIN: 'gw:7444', DESKPLANE_ORCHESTRATOR_GATEWAY_GRAPHICS_URI: 'spice://desktops.example.com:5900' });
+    expect(c.gateway).toEqual({ adminAddress: 'gw:7444', graphicsUri: 'spice://desktops.example.com:5900', holdBandwidthMiBps: 2, readyTimeoutMs: 15_000 });
+    expect(() => configFromEnv({ REDIS_URL: 'redis://x', DESKPLANE_ORCHESTRATOR_GATEWAY_ADMIN: 'gw:7444' })).toThrow(/GATEWAY_GRAPHICS_URI must be spice:/);
+    expect(() => configFromEnv({ REDIS_URL: 'redis://x', DESKPLANE_ORCHESTRATOR_GATEWAY_ADMIN: 'gw:7444', DESKPLANE_ORCHESTRATOR_GATEWAY_GRAPHICS_URI: 'spice://gw:5900', DESKPLANE_ORCHESTRATOR_GATEWAY_HOLD_MIBPS: '0' })).toThrow(/GATEWAY_HOLD_MIBPS must be an integer >= 1/);
+  });
+
   it('reads every setting and refuses bad ones with the variable name', () => {
     const c = configFromEnv({
       DESKPLANE_ORCHESTRATOR_BACKEND: 'embedded',

@@ -20,6 +20,8 @@ export interface OrchestratorConfig {
   agentDeadlineMs: number;
   agentTls?: AgentTlsConfig;
   metrics?: { host: string; port: number };
+  /** The SPICE gateway the migrations cooperate with (off unless GATEWAY_ADMIN is set). */
+  gateway?: { adminAddress: string; graphicsUri: string; holdBandwidthMiBps: number; readyTimeoutMs: number; tls?: AgentTlsConfig };
   identity: string;
   logLevel: string;
 }
@@ -71,6 +73,11 @@ export function configFromEnv(env: Record<string, string | undefined>, hostname 
   if (!!cert !== !!key) throw new ConfigError(`${P}AGENT_TLS_CERT and ${P}AGENT_TLS_KEY go together`);
   const metrics = listen(env[P + 'METRICS_LISTEN'], '0.0.0.0:9466');
   const hostSelector = parseSelector(env[P + 'HOST_SELECTOR'], 'HOST_SELECTOR');
+  const gatewayAdmin = env[P + 'GATEWAY_ADMIN'];
+  const graphicsUri = env[P + 'GATEWAY_GRAPHICS_URI'];
+  if (gatewayAdmin && !/^spice:\/\/[^/:\s]+:\d{1,5}$/.test(graphicsUri ?? '')) {
+    throw new ConfigError(`${P}GATEWAY_GRAPHICS_URI must be spice://<gateway host as clients reach it>:<port> when ${P}GATEWAY_ADMIN is set, got "${graphicsUri ?? ''}"`);
+  }
   return {
     backend: backendKind === 'kubernetes' ? { kind: 'kubernetes', ...(kubeconfig ? { kubeconfig } : {}) } : { kind: 'embedded', dataDir: dataDir! },
     redisUrl,
@@ -100,6 +107,17 @@ export function configFromEnv(env: Record<string, string | undefined>, hostname 
     agentDeadlineMs: int(env, 'AGENT_DEADLINE_MS', 30_000, 100),
     ...(ca ? { agentTls: { caFile: ca, ...(cert ? { certFile: cert } : {}), ...(key ? { keyFile: key } : {}) } } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(gatewayAdmin
+      ? {
+          gateway: {
+            adminAddress: gatewayAdmin,
+            graphicsUri: graphicsUri!,
+            holdBandwidthMiBps: int(env, 'GATEWAY_HOLD_MIBPS', 2, 1),
+            readyTimeoutMs: int(env, 'GATEWAY_READY_TIMEOUT_MS', 15_000, 100),
+            ...(ca ? { tls: { caFile: ca, ...(cert ? { certFile: cert } : {}), ...(key ? { keyFile: key } : {}) } } : {}),
+          },
+        }
+      : {}),
     identity: env[P + 'IDENTITY'] || `${hostname}-${process.pid}`,
     logLevel: env[P + 'LOG_LEVEL'] || 'info',
   };

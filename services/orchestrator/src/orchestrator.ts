@@ -12,6 +12,7 @@ import { DriftRepair } from './drift/drift-repair';
 import { RedisDriftState } from './drift/drift-state';
 import { createLogger, type Logger } from './log';
 import { OrchestratorMetrics, startMetricsServer, type MetricsServer } from './metrics';
+import { gatewayMigrationHooks } from './gateway-hooks';
 import { NO_GATEWAY_HOOKS, type MigrationHooks, type ProcessorDeps } from './processors/context';
 import { RESOURCE_TYPES, type DesktopObject, type HostObject, type MigrationObject, type TemplateObject } from './resources';
 import { embeddedSecretStore, kubernetesSecretStore, type ConsoleSecretStore } from './secrets';
@@ -63,6 +64,7 @@ export async function startOrchestrator(o: OrchestratorOptions): Promise<Running
   const agents = o.agents ?? new GrpcHostAgents({ hosts, ...(c.agentTls ? { tls: c.agentTls } : {}), deadlineMs: c.agentDeadlineMs });
   const connection = redisOptions(c.redisUrl);
   const redis = new Redis(connection);
+  const gatewayHooks = !o.hooks && c.gateway ? gatewayMigrationHooks(c.gateway) : undefined;
   const deps: ProcessorDeps = {
     agents,
     desktops: store.client<DesktopObject>(RESOURCE_TYPES.VirtualDesktop),
@@ -70,7 +72,7 @@ export async function startOrchestrator(o: OrchestratorOptions): Promise<Running
     secrets: o.secrets ?? secretStoreFor(store),
     events: store.events,
     slots: new RedisMigrationSlots(redis, { perHostOutbound: c.slots.perHostOutbound, global: c.slots.global }, { prefix: c.queuePrefix, ttlMs: c.slots.ttlMs }),
-    hooks: o.hooks ?? NO_GATEWAY_HOOKS,
+    hooks: o.hooks ?? gatewayHooks ?? NO_GATEWAY_HOOKS,
     timing: c.timing,
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -112,7 +114,7 @@ export async function startOrchestrator(o: OrchestratorOptions): Promise<Running
   drift?.start();
   let server: MetricsServer | undefined;
   if (c.metrics) server = await startMetricsServer(metrics, c.metrics, () => ({ ok: workers.running, detail: { identity: c.identity, workers: workers.running } }));
-  log.info({ prefix: c.queuePrefix, slots: c.slots, concurrency: c.concurrency, drift: c.drift, metrics: server?.url }, 'orchestrator started');
+  log.info({ prefix: c.queuePrefix, slots: c.slots, concurrency: c.concurrency, drift: c.drift, metrics: server?.url, gateway: c.gateway && { admin: c.gateway.adminAddress, graphicsUri: c.gateway.graphicsUri } }, 'orchestrator started');
   return {
     workers,
     deps,
@@ -125,6 +127,7 @@ export async function startOrchestrator(o: OrchestratorOptions): Promise<Running
       await jobs.close();
       await server?.close();
       redis.disconnect();
+      gatewayHooks?.close();
       if (!o.agents) agents.close();
       if (!o.store) await store.close();
       log.info('orchestrator stopped');

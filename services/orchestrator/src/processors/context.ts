@@ -10,13 +10,33 @@ import type { DesktopObject, MigrationObject } from '../resources';
 import type { ConsoleSecretStore } from '../secrets';
 import type { MigrationSlots } from '../slots';
 
+/** Where the guest's SPICE server listens on the destination (the incoming QEMU). */
+export interface ConsoleEndpoint {
+  address: string;
+  port: number;
+}
+
+export interface MigrationHookArgs {
+  namespace: string;
+  desktop: string;
+  sourceHost: string;
+  targetHost: string;
+}
+
+/**
+ * How a migration cooperates with the SPICE gateway (notes: the migration race). With a
+ * gateway, libvirt's graphics URI points clients at it, the migration starts under a low
+ * bandwidth cap, and the cap is lifted only when beforeLiftingCap resolves — when every
+ * client of the desktop has followed the guest to the destination (or the gateway gave up
+ * waiting). afterMigration tells the gateway the outcome so its route settles.
+ */
 export interface MigrationHooks {
-  /**
-   * Called once the migration has started and before its bandwidth cap is lifted: the SPICE
-   * gateway (a later issue) resolves it when every client of the desktop's session is
-   * ready to follow the guest. Without a gateway it resolves at once (the default).
-   */
-  beforeLiftingCap(m: { namespace: string; desktop: string; sourceHost: string; targetHost: string }): Promise<void>;
+  /** libvirt --graphicsuri, e.g. spice://gateway.example:5900; '' = clients go to the destination itself. */
+  graphicsUri?: string;
+  /** MiB/s the migration starts with until beforeLiftingCap resolves; unset = no hold-back. */
+  holdBandwidthMiBps?: number;
+  beforeLiftingCap(m: MigrationHookArgs & { destination: ConsoleEndpoint }): Promise<void>;
+  afterMigration?(m: MigrationHookArgs & { succeeded: boolean }): Promise<void>;
 }
 
 export const NO_GATEWAY_HOOKS: MigrationHooks = { beforeLiftingCap: () => Promise.resolve() };

@@ -3,7 +3,7 @@ import { status } from '@grpc/grpc-js';
 import { EmbeddedStore } from '@deskplane/resource-store';
 import type { MigrateDesktopJob } from '@deskplane/queue-contracts';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { GuestState, MigrationPhase, type Guest, type HostAgent, type MigrationProgress } from '../agents';
 import { AgentCallError, SlotUnavailableError } from '../errors';
 import { RESOURCE_TYPES, type DesktopObject, type MigrationObject } from '../resources';
@@ -26,8 +26,11 @@ class FakeAgent implements HostAgent {
   deleteGuest = () => Promise.resolve(false);
   getGuest = () => Promise.resolve(this.guest);
   listGuests = () => Promise.resolve(this.guest ? [this.guest] : []);
-  migrateGuest = (_req: unknown, onProgress: (p: MigrationProgress) => void) => {
+  requests: unknown[] = [];
+  bandwidth: number[] = [];
+  migrateGuest = (req: unknown, onProgress: (p: MigrationProgress) => void) => {
     this.calls.push('migrateGuest');
+    this.requests.push(req);
     onProgress({ phase: MigrationPhase.MIGRATION_PHASE_MIGRATING, bytesProcessed: 10n, bytesRemaining: 10n } as MigrationProgress);
     return this.migrateScript.shift()!();
   };
@@ -35,7 +38,11 @@ class FakeAgent implements HostAgent {
     this.calls.push('abortMigration');
     return Promise.resolve(true);
   };
-  setMigrationBandwidth = () => Promise.resolve();
+  setMigrationBandwidth = (_uid: string, mibps: number) => {
+    this.bandwidth.push(mibps);
+    this.calls.push('setMigrationBandwidth');
+    return Promise.resolve();
+  };
 }
 
 async function setup(slotsFree = true) {
@@ -93,6 +100,50 @@ describe('migrate processor', () => {
     expect(vd?.metadata.labels?.['deskplane.io/host']).toBe('kvm-2');
     expect((await t.migrations.get('m', 'a'))?.status).toMatchObject({ phase: 'Succeeded', downtimeMs: 12, bytesProcessed: 1000 });
     expect(t.held.size).toBe(0);
+  });
+
+  it('with a gateway: starts capped with the graphics URI, lifts the cap only after the gateway is ready, reports the outcome', async () => {
+    const t = await setup();
+    t.job.policy = { bandwidthMiBps: 300 };
+    const seen: string[] = [];
+    let release!: () => void;
+    const gatewayReady = new Promise<void>((r) => (release = r));
+    t.deps.hooks = {
+      graphicsUri: 'spice://gw.example:5900',
+      holdBandwidthMiBps: 2,
+      beforeLiftingCap: async (m) => {
+        seen.push(`prepare ${m.desktop} → ${m.destination.address}:${m.destination.port}`);
+        await gatewayReady;
+        seen.push('ready');
+      },
+      afterMigration: (m) => Promise.resolve(void seen.push(`finish ${m.desktop} ${m.succeeded}`)),
+    };
+    t.agents['kvm-1'].guest = guest(GuestState.GUEST_STATE_RUNNING);
+    t.agents['kvm-2'].guest = guest(GuestState.GUEST_STATE_PAUSED, 5911); // the incoming QEMU
+    t.agents['kvm-1'].migrateScript = [
+      async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        expect(t.agents['kvm-1'].bandwidth).toEqual([]); // still held: the gateway is not ready
+        release();
+        await vi.waitFor(() => expect(t.agents['kvm-1'].bandwidth).toEqual([300]));
+        t.agents['kvm-1'].guest = undefined;
+        t.agents['kvm-2'].guest = guest(GuestState.GUEST_STATE_RUNNING, 5911);
+        return succeeded();
+      },
+    ];
+    expect(await migrate(t.job, t.deps, t.ctx)).toMatchObject({ result: 'done' });
+    expect(t.agents['kvm-1'].requests[0]).toMatchObject({ graphicsUri: 'spice://gw.example:5900', policy: { bandwidthMibPerSecond: 2n } });
+    expect(seen).toEqual(['prepare vd → 127.0.0.9:5911', 'ready', 'finish vd true']);
+  });
+
+  it('with a gateway: a failed migration is reported as not succeeded', async () => {
+    const t = await setup();
+    const finished: boolean[] = [];
+    t.deps.hooks = { holdBandwidthMiBps: 2, beforeLiftingCap: () => Promise.resolve(), afterMigration: (m) => Promise.resolve(void finished.push(m.succeeded)) };
+    t.agents['kvm-1'].guest = guest(GuestState.GUEST_STATE_RUNNING);
+    t.agents['kvm-1'].migrateScript = [() => Promise.reject(new AgentCallError('kvm-1', 'MigrateGuest', status.INTERNAL, 'boom'))];
+    await expect(migrate(t.job, t.deps, t.ctx)).rejects.toThrow(/boom/);
+    expect(finished).toEqual([false]);
   });
 
   it('after a crash, a guest already running on the target only needs the bookkeeping (no second MigrateGuest)', async () => {

@@ -53,7 +53,14 @@ export async function migrate(job: MigrateDesktopJob, deps: ProcessorDeps, ctx: 
     );
   }, deps.timing.slotRenewMs);
   try {
-    const result = await run(job, deps, ctx, source, target);
+    const hookArgs = { namespace: job.desktop.namespace, desktop: job.desktop.name, sourceHost: job.sourceHost, targetHost: job.targetHost };
+    const settled = (succeeded: boolean): Promise<void> =>
+      deps.hooks.afterMigration?.({ ...hookArgs, succeeded }).catch((e: unknown) => ctx.log.warn({ err: errorMessage(e) }, 'afterMigration failed')) ?? Promise.resolve();
+    const result = await run(job, deps, ctx, source, target).catch(async (e: unknown) => {
+      await settled(false);
+      throw e;
+    });
+    await settled(result.kind === 'succeeded');
     return result.kind === 'aborted' ? await recordAborted(job, deps, ctx) : await recordSucceeded(job, deps, ctx, target, result);
   } finally {
     clearInterval(renew);
@@ -84,7 +91,27 @@ async function run(job: MigrateDesktopJob, deps: ProcessorDeps, ctx: JobContext,
   await abortIfDeleted(started);
   await writeStatus(deps.desktops, job.desktop, (o) => migratingPatch(job.migration.name, job.sourceHost, job.targetHost, o.metadata.generation), deps.now());
   await emit(deps, ctx, started, 'Normal', 'MigrationStarted', `migrating from ${job.sourceHost} to ${job.targetHost}`);
-  const request = migrateRequest(job, await target.getHostInfo());
+  const hostInfo = await target.getHostInfo();
+  const request = migrateRequest(job, hostInfo, deps.hooks.graphicsUri ?? '');
+  const hold = deps.hooks.holdBandwidthMiBps;
+  if (hold !== undefined && request.policy) request.policy.bandwidthMibPerSecond = BigInt(hold);
+  const hookArgs = { namespace: job.desktop.namespace, desktop: job.desktop.name, sourceHost: job.sourceHost, targetHost: job.targetHost };
+  // Clients first, then speed: the gateway resolves the hook once every client of the desktop
+  // is linked to the destination; only then does the migration get its real bandwidth.
+  const liftCap = async (): Promise<void> => {
+    try {
+      const incoming = await target.getGuest(uid);
+      const destination = { address: incoming?.consoleAddress || hostInfo.consoleAddress, port: incoming?.spicePort ?? 0 };
+      await deps.hooks.beforeLiftingCap({ ...hookArgs, destination });
+    } catch (e) {
+      ctx.log.warn({ err: errorMessage(e) }, 'beforeLiftingCap failed; lifting the cap anyway');
+    }
+    if (hold === undefined) return;
+    await source
+      .setMigrationBandwidth(uid, job.policy.bandwidthMiBps ?? 0)
+      .then(() => ctx.log.info({ step: 'liftCap', bandwidthMiBps: job.policy.bandwidthMiBps ?? 0 }, 'migration bandwidth cap lifted'))
+      .catch((e: unknown) => ctx.log.warn({ err: errorMessage(e) }, 'could not lift the migration bandwidth cap'));
+  };
 
   let lastWrite = 0;
   let writing = false;
@@ -92,10 +119,7 @@ async function run(job: MigrateDesktopJob, deps: ProcessorDeps, ctx: JobContext,
   const onProgress = (p: MigrationProgress): void => {
     if (!hookCalled) {
       hookCalled = true;
-      // The gateway hook (later issue). Nothing is held back yet, so nothing is lifted after it.
-      void deps.hooks
-        .beforeLiftingCap({ namespace: job.desktop.namespace, desktop: job.desktop.name, sourceHost: job.sourceHost, targetHost: job.targetHost })
-        .catch((e: unknown) => ctx.log.warn({ err: errorMessage(e) }, 'beforeLiftingCap failed'));
+      void liftCap();
     }
     if (p.phase !== MigrationPhase.MIGRATION_PHASE_MIGRATING && p.phase !== MigrationPhase.MIGRATION_PHASE_POST_COPY) return;
     const t = Date.now();
