@@ -23,16 +23,36 @@ import { CapsBook } from './caps-book';
 import { createConnectServer, type ConnectListenerOptions } from './connect-server';
 import { createLinkServer, type GatewayLog, type LinkServerDeps } from './link-server';
 import { createWebSocketServer, type WebSocketListenerOptions } from './websocket-server';
+import type { FrontTls } from './tls-front';
+import type { LinkObserver } from './metrics';
+import { BucketBook, type PolicySource } from './policy';
 import { FailureLimiter, type FailureLimiterOptions } from './rate-limit';
+import { SessionPolicies } from './session-policy';
+import type { MigrationControl } from './admin/types';
+import { SessionRouter } from './session-router';
+import { SessionRegistry } from './sessions';
 import type { TicketStore } from './tickets';
 
 export * from './tickets';
 export { FailureLimiter, type FailureLimiterOptions } from './rate-limit';
 export { CapsBook, andWords, isSubset, type ChannelCaps } from './caps-book';
 export type { GatewayLog } from './link-server';
+export { SessionRegistry, type SessionInfo, type ChannelInfo, type SessionEnd, type ByteTotal } from './sessions';
+export { channelName, channelTypeOf } from './channel-names';
+export type { MigrationReadiness } from './session-router';
+export type { MigrationControl } from './admin/types';
+export { startAdminServer, GatewayAdminClient, type AdminServer } from './admin';
+export { GatewayMetrics, startMetricsServer, type LinkObserver } from './metrics';
+export { attachAudit } from './audit';
+export { RedisTicketStore, ticketKeyFromEnv, TICKET_KEY_ENV } from './tickets-redis';
+export { CapsProber, probeCaps, PROBED_CHANNEL_TYPES } from './caps-probe';
+export { upstreamKey } from './caps-book';
+export { buildVvFile, type VvFileOptions } from './vv-file';
+export * from './policy';
 export { parseConnectHead, MAX_CONNECT_HEAD, type ConnectHead } from './connect-head';
 export type { ConnectListenerOptions } from './connect-server';
 export { DEFAULT_WS_MAX_PAYLOAD, WS_UNSUPPORTED_DATA, type WebSocketListenerOptions } from './websocket-server';
+export type { FrontTls } from './tls-front';
 
 interface ListenAddress {
   host: string;
@@ -40,11 +60,11 @@ interface ListenAddress {
 }
 
 export interface GatewayOptions {
-  /** Plain SPICE over TCP. */
-  listen: ListenAddress;
-  /** HTTP CONNECT front (remote-viewer `proxy=`); off unless set. */
+  /** SPICE over TCP; with `tls` a SPICE TLS port (TLS from the first byte, remote-viewer's tls-port). */
+  listen: ListenAddress & { tls?: FrontTls };
+  /** HTTP CONNECT front (remote-viewer `proxy=`); off unless set. With `tls`, CONNECT inside TLS. */
   httpConnect?: ConnectListenerOptions & { listen: ListenAddress };
-  /** WebSocket front (browser clients); off unless set. */
+  /** WebSocket front (browser clients); off unless set. With `tls`, wss. */
   websocket?: WebSocketListenerOptions & { listen: ListenAddress };
   tickets: TicketStore;
   log?: GatewayLog;
@@ -54,13 +74,25 @@ export interface GatewayOptions {
   failedTickets?: FailureLimiterOptions;
   /** Link body limit; default the codec's (4096, as spice-server). */
   maxLinkBodySize?: number;
+  /** DesktopPolicy source; none = every session unrestricted. */
+  policies?: PolicySource;
+  /** Metrics hooks for link outcomes. */
+  observer?: LinkObserver;
+  /** How often idle and session-time limits are checked. Default 1 000 ms. */
+  policyCheckMs?: number;
+  /** Capabilities promised before the upstream is known; share it with a CapsProber (mint-time probe). */
+  caps?: CapsBook;
 }
+
 
 export interface Gateway {
   port: number;
   /** Bound ports of the optional fronts. */
   connectPort?: number;
   websocketPort?: number;
+  sessions: SessionRegistry;
+  /** What the orchestrator drives (through the admin API) while it live-migrates a desktop. */
+  migrations: { prepare: MigrationControl['prepare']; finish(r: { desktop: string; succeeded: boolean }): Promise<void> };
   /** Stops listening and closes every connection, linked or not. */
   close(): Promise<void>;
 }
@@ -85,25 +117,52 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const log = opts.log ?? (() => undefined);
   const keyPair = await generateTicketKeyPair();
   const sockets = new Set<Socket>();
+  const sessions = new SessionRegistry();
+  const router = new SessionRouter({ tickets: opts.tickets, log });
+  const policies = new SessionPolicies({ source: opts.policies, book: new BucketBook(), registry: sessions, log, checkEveryMs: opts.policyCheckMs });
+  sessions.on('closed', (end) => {
+    router.ended(end.info.key);
+    policies.release(end.info.key);
+    log('session.closed', { session: end.info.key, reason: end.reason, desktop: end.info.desktop, user: end.info.user });
+  });
+  policies.start();
+  const migrations: Gateway['migrations'] = {
+    prepare: (r) => router.prepare(r),
+    finish: async (r) => {
+      await router.finish(r);
+      for (const s of sessions.list({ desktop: r.desktop })) {
+        const t = router.targetOf(s.key);
+        sessions.update(s.key, { migrating: false, ...(t ? { upstream: `${t.host}:${t.port}` } : {}) });
+      }
+    },
+  };
   const deps: LinkServerDeps = {
     tickets: opts.tickets,
     keyPair,
-    caps: new CapsBook(),
+    caps: opts.caps ?? new CapsBook(),
     limiter: new FailureLimiter(opts.failedTickets),
     handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 10_000,
     maxLinkBodySize: opts.maxLinkBodySize,
     log,
+    sessions,
+    router,
+    policies,
+    observer: opts.observer,
   };
   const servers: (Server | HttpServer)[] = [];
   const closeAll = (): Promise<void> =>
     new Promise<void>((resolve) => {
+      policies.stop();
+      for (const s of sessions.list()) sessions.kill(s.key, 'gateway stopping');
       for (const s of sockets) s.destroy();
       let left = servers.length;
       if (left === 0) resolve();
       for (const server of servers) server.close(() => --left === 0 && resolve());
     });
-  const start = async (server: Server | HttpServer, at: ListenAddress, name: string): Promise<number> => {
+  // The factory runs inside the try: a bad certificate or key closes what already started.
+  const start = async (make: () => Server | HttpServer, at: ListenAddress, name: string): Promise<number> => {
     try {
+      const server = make();
       const port = await listen(server, at, sockets);
       servers.push(server);
       log('gateway.listening', { transport: name, host: at.host, port });
@@ -113,8 +172,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       throw err;
     }
   };
-  const port = await start(createLinkServer(deps), opts.listen, 'tcp');
-  const connectPort = opts.httpConnect && (await start(createConnectServer(deps, opts.httpConnect), opts.httpConnect.listen, 'connect'));
-  const websocketPort = opts.websocket && (await start(createWebSocketServer(deps, opts.websocket), opts.websocket.listen, 'websocket'));
-  return { port, connectPort, websocketPort, close: closeAll };
+  const { listen: at, httpConnect: hc, websocket: ws } = opts;
+  const port = await start(() => createLinkServer(deps, { tls: at.tls }), at, at.tls ? 'tls' : 'tcp');
+  const connectPort = hc && (await start(() => createConnectServer(deps, hc), hc.listen, hc.tls ? 'connect-tls' : 'connect'));
+  const websocketPort = ws && (await start(() => createWebSocketServer(deps, ws), ws.listen, ws.tls ? 'wss' : 'websocket'));
+  return { port, connectPort, websocketPort, sessions, migrations, close: closeAll };
 }

@@ -14,10 +14,19 @@ import {
   type LinkMessage,
   type TicketKeyPair,
 } from '@deskplane/spice-protocol';
-import { andWords, isSubset, type CapsBook } from './caps-book';
+import { andWords, isSubset, upstreamKey, type CapsBook } from './caps-book';
+import { spliceChannel } from './channel-splice';
+import { DisplayGuard } from './display-guard';
+import { displayFilter, mainFilter } from './channel-filters';
+import type { LinkObserver } from './metrics';
+import { admitChannel, admitSession } from './policy';
 import type { FailureLimiter } from './rate-limit';
-import { linkUpstream, readMainInit, splice } from './relay';
-import { checkBinding, type TicketRecord, type TicketStore } from './tickets';
+import { linkUpstream, readMainInit } from './relay';
+import type { SessionPolicies } from './session-policy';
+import type { SessionRouter } from './session-router';
+import type { SessionRegistry } from './sessions';
+import type { TicketRecord, TicketStore } from './tickets';
+import { acceptTls, frontContext, type FrontTls } from './tls-front';
 
 /** One structured log line. Never carries a ticket or a password. */
 export type GatewayLog = (event: string, fields: Record<string, unknown>) => void;
@@ -30,6 +39,10 @@ export interface LinkServerDeps {
   handshakeTimeoutMs: number;
   maxLinkBodySize?: number;
   log: GatewayLog;
+  sessions: SessionRegistry;
+  router: SessionRouter;
+  policies: SessionPolicies;
+  observer?: LinkObserver;
 }
 
 type Phase = 'link' | 'auth' | 'upstream' | 'spliced' | 'closed';
@@ -75,12 +88,14 @@ export function handleClient(client: Duplex, deps: LinkServerDeps, ctx: ClientCo
     if (phase === 'link') client.write(encodeLinkReply({ error, publicKey: Buffer.alloc(0), commonCaps: [], channelCaps: [] }));
     else client.write(encodeLinkResult(error));
     deps.log('link.refused', { source, transport, error, why, channelType: link?.channelType });
+    deps.observer?.refused({ transport, channelType: link?.channelType, error, why });
     phase = 'closed';
     clearTimeout(timer);
     client.end(() => client.destroy());
     setTimeout(() => client.destroy(), 1_000).unref();
   };
   const timer = setTimeout(() => close('handshake timeout', { ms: budgetMs }), budgetMs);
+  const left = (): number => Math.max(1, budgetMs - (Date.now() - started));
 
   const onLinkMessage = (msg: LinkMessage): void => {
     link = msg;
@@ -97,21 +112,35 @@ export function handleClient(client: Duplex, deps: LinkServerDeps, ctx: ClientCo
   const onTicket = async (encrypted: Buffer, remainder: Buffer): Promise<void> => {
     const msg = link!;
     if (mechanism !== AuthMechanism.SPICE) return refuse(LinkError.PERMISSION_DENIED, `auth mechanism ${mechanism}`);
+    let ticket: string | undefined;
+    try {
+      ticket = decryptTicket(encrypted, deps.keyPair.privateKey).toString('utf8');
+    } catch {
+      ticket = undefined;
+    }
     let record: TicketRecord | undefined;
     try {
-      record = await deps.tickets.redeem(decryptTicket(encrypted, deps.keyPair.privateKey).toString('utf8'));
-    } catch {
-      record = undefined;
+      record = ticket === undefined ? undefined : await deps.tickets.redeem(ticket);
+    } catch (err) {
+      // The store failing (Redis down, a record we cannot decrypt) is our fault, not a guessed ticket.
+      return refuse(LinkError.ERROR, `ticket store: ${(err as Error).message}`);
     }
     if (phase === 'closed') return;
     if (record === undefined) {
       deps.limiter.recordFailure(source);
       return refuse(LinkError.PERMISSION_DENIED, 'unknown or expired ticket');
     }
-    const binding = checkBinding(record, msg.channelType, msg.connectionId, ChannelType.MAIN);
-    if (binding !== LinkError.OK) return refuse(binding, 'ticket not bound to this session');
+    const decision = await deps.router.decide(record, msg.channelType, msg.connectionId, left() - 1_000);
+    if (decision.kind === 'refuse') return refuse(decision.error, decision.why);
+    const who = { tenant: record.tenant, user: record.user, groups: record.groups ?? [] };
+    const policy = decision.kind === 'join' ? deps.policies.policyOf(decision.session) : deps.policies.resolve(who, record.policy);
+    const admitted = decision.kind === 'new-session' && decision.replaces === undefined
+      ? admitSession(policy, deps.sessions.countByUser(record.tenant, record.user))
+      : admitChannel(policy, msg.channelType);
+    if (admitted !== LinkError.OK) return refuse(admitted, `policy ${policy.name || '(none)'}`);
 
     phase = 'upstream';
+    const target = decision.target;
     const upstreamLink: LinkMessage = {
       connectionId: msg.connectionId,
       channelType: msg.channelType,
@@ -119,9 +148,8 @@ export function handleClient(client: Duplex, deps: LinkServerDeps, ctx: ClientCo
       commonCaps: andWords(msg.commonCaps, promisedCommon),
       channelCaps: andWords(msg.channelCaps, promisedChannel),
     };
-    const remaining = Math.max(1, budgetMs - (Date.now() - started));
-    const up = await linkUpstream(record.upstream, upstreamLink, remaining, (reply) => {
-      deps.caps.learn(msg.channelType, { common: reply.commonCaps, channel: reply.channelCaps });
+    const up = await linkUpstream(target, upstreamLink, left(), (reply) => {
+      deps.caps.learn(msg.channelType, { common: reply.commonCaps, channel: reply.channelCaps }, upstreamKey(target));
       // What we promised must be what the guest has, or the two ends disagree on features.
       const ok = isSubset(upstreamLink.commonCaps, reply.commonCaps) && isSubset(upstreamLink.channelCaps, reply.channelCaps);
       return ok ? LinkError.OK : LinkError.ERROR;
@@ -129,42 +157,83 @@ export function handleClient(client: Duplex, deps: LinkServerDeps, ctx: ClientCo
     if (up instanceof Error) return refuse(LinkError.ERROR, `upstream: ${up.message}`);
     if (up.result !== LinkError.OK || up.socket === undefined) return refuse(up.result, 'upstream refused the link');
     const upstream = up.socket;
-    if (phase !== 'upstream') return void upstream.destroy();
+    // A display channel re-linked to a migration's destination starts with the client's
+    // MIGRATE_DATA, not DISPLAY_INIT, and an injected DISPLAY_INIT aborts that QEMU
+    // (dcc_handle_init: expect_init): the guard is only for channels that start fresh.
+    const toDestination = decision.kind === 'join' && decision.toDestination;
+    const guard = msg.channelType === ChannelType.DISPLAY && !toDestination ? new DisplayGuard() : undefined;
+    const dropUpstream = (): void => (guard ? guard.closeUpstream(upstream) : void upstream.destroy());
+    if (phase !== 'upstream') return dropUpstream();
     client.write(encodeLinkResult(LinkError.OK));
 
-    let sessionId = msg.connectionId;
+    let sessionKey: string;
     let first = up.remainder;
-    if (msg.channelType === ChannelType.MAIN) {
-      const init = await readMainInit(upstream, up.remainder, Math.max(1, budgetMs - (Date.now() - started))).catch(
-        (err: Error) => err,
-      );
+    if (decision.kind === 'new-session') {
+      const init = await readMainInit(upstream, up.remainder, left()).catch((err: Error) => err);
       if (init instanceof Error) {
         upstream.destroy();
         return close(`main: ${init.message}`);
       }
-      sessionId = init.sessionId;
       first = init.bytes;
-      if (!(await deps.tickets.bind(record.ticketHash, sessionId))) {
+      if (phase !== 'upstream') return void upstream.destroy();
+      sessionKey = deps.sessions.open({
+        sessionId: init.sessionId, user: record.user, tenant: record.tenant, desktop: record.desktop,
+        source, transport, upstream: `${target.host}:${target.port}`, policy: policy.name,
+      });
+      deps.policies.add(sessionKey, who, record.policy, policy);
+      const bound = await deps.router.started({ key: sessionKey, record, sessionId: init.sessionId, target, replaces: decision.replaces });
+      if (!bound || phase !== 'upstream') {
         upstream.destroy();
+        deps.sessions.kill(sessionKey, 'ticket already bound to another session');
         return close('ticket already bound to another session');
       }
-    }
-    if (phase !== 'upstream') {
-      upstream.destroy();
-      if (msg.channelType === ChannelType.MAIN) void deps.tickets.unbind(record.ticketHash, sessionId);
-      return;
+      if (decision.replaces !== undefined) {
+        deps.sessions.recordMigration(sessionKey, 'fallback');
+        deps.observer?.migrated({ path: 'fallback' });
+      }
+    } else {
+      sessionKey = decision.session;
+      if (deps.sessions.get(sessionKey) === undefined) {
+        dropUpstream();
+        return close('session ended while linking');
+      }
+      if (msg.channelType === ChannelType.MAIN) deps.sessions.update(sessionKey, { migrating: true });
     }
     phase = 'spliced';
     clearTimeout(timer);
-    if (first.length > 0) client.write(first);
-    if (remainder.length > 0) upstream.write(remainder);
-    const ticketHash = record.ticketHash;
-    deps.log('link.spliced', { source, transport, channelType: msg.channelType, sessionId, user: record.user, desktop: record.desktop });
-    splice(client, upstream, () => {
-      phase = 'closed';
-      deps.log('channel.closed', { source, channelType: msg.channelType, sessionId });
-      if (msg.channelType === ChannelType.MAIN) void deps.tickets.unbind(ticketHash, sessionId);
+    const channelType = msg.channelType;
+    deps.observer?.spliced({ transport, channelType, handshakeMs: Date.now() - started });
+    deps.log('link.spliced', {
+      source, transport, channelType, session: sessionKey, user: record.user, desktop: record.desktop,
+      upstream: `${target.host}:${target.port}`, toDestination: decision.kind === 'join' && decision.toDestination,
     });
+    // The registry's closer needs the splice, and the splice needs the registry's channel number.
+    const live: { splice?: { close(reason: string): void } } = {};
+    const channelNo = deps.sessions.attach(
+      sessionKey,
+      { channelType, channelId: msg.channelId, upstream: `${target.host}:${target.port}`, transport },
+      (reason) => live.splice?.close(reason),
+    );
+    deps.router.channelOpened(sessionKey, channelNo, channelType, target, decision.kind === 'join' && decision.toDestination);
+    const toClient = channelType === ChannelType.MAIN ? mainFilter(deps, sessionKey) : undefined;
+    const toGuest = guard ? displayFilter(guard) : undefined;
+    live.splice = spliceChannel(client, upstream, {
+      toClientBuckets: () => deps.policies.buckets(sessionKey, channelType, 'toClient'),
+      toGuestBuckets: () => deps.policies.buckets(sessionKey, channelType, 'toGuest'),
+      onBytes: (toC, toG) => deps.sessions.count(sessionKey, channelNo, toC, toG),
+      toClient,
+      toGuest,
+      closeUpstream: () => dropUpstream(),
+      onClose: (reason) => {
+        phase = 'closed';
+        deps.log('channel.closed', { source, channelType, session: sessionKey, reason });
+        deps.router.channelClosed(sessionKey, channelNo);
+        deps.sessions.detach(sessionKey, channelNo, reason);
+      },
+    });
+    // Bytes that came with the link result / after the ticket go first, through the same filters.
+    if (first.length > 0) (toClient ?? client).write(first);
+    if (remainder.length > 0) (toGuest ?? upstream).write(remainder);
   };
 
   const onMessage = (m: ClientLinkMessage): void => {
@@ -197,10 +266,16 @@ export function handleClient(client: Duplex, deps: LinkServerDeps, ctx: ClientCo
   client.on('close', () => close('client closed'));
 }
 
-/** A TCP listener running handleClient on every connection. */
-export function createLinkServer(deps: LinkServerDeps): Server {
+/**
+ * A TCP listener running handleClient on every connection. With `tls` it is a SPICE TLS
+ * port: TLS from the first byte (as spice-server's tls-port), then the same link inside it.
+ */
+export function createLinkServer(deps: LinkServerDeps, opts: { tls?: FrontTls } = {}): Server {
+  const context = opts.tls && frontContext(opts.tls);
   return createServer((socket) => {
     socket.setNoDelay(true);
-    handleClient(socket, deps, { source: socket.remoteAddress ?? 'unknown', transport: 'tcp' });
+    const source = socket.remoteAddress ?? 'unknown';
+    if (context === undefined) return handleClient(socket, deps, { source, transport: 'tcp' });
+    handleClient(acceptTls(socket, context, deps.log, 'tls'), deps, { source, transport: 'tls' });
   });
 }

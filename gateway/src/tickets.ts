@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { LinkError, SERVER_MAX_PASSWORD_BYTES } from '@deskplane/spice-protocol';
+import { SERVER_MAX_PASSWORD_BYTES } from '@deskplane/spice-protocol';
 
 /** Where a ticket leads: the guest's SPICE server and its real password. */
 export interface UpstreamTarget {
@@ -14,6 +14,10 @@ export interface MintRequest {
   desktop: string;
   upstream: UpstreamTarget;
   ttlMs: number;
+  /** The user's groups at mint time (policy decisions are made on them later). */
+  groups?: string[];
+  /** Name of the DesktopPolicy resolved at mint. */
+  policy?: string;
 }
 
 /** What the store keeps for one ticket. The ticket itself is never stored, only its hash. */
@@ -23,6 +27,8 @@ export interface TicketRecord {
   tenant: string;
   desktop: string;
   upstream: UpstreamTarget;
+  groups?: string[];
+  policy?: string;
   /** Epoch ms. Past it, the ticket links nothing new unless its session is still alive. */
   expiresAt: number;
   /** The SPICE session (MAIN_INIT session_id) the ticket is bound to, while its main channel lives. */
@@ -42,7 +48,44 @@ export interface TicketStore {
   bind(ticketHash: string, sessionId: number): Promise<boolean>;
   /** The session's main channel ended: the ticket is free again (and subject to its TTL). */
   unbind(ticketHash: string, sessionId: number): Promise<void>;
+  /**
+   * Compare-and-set of the bound session: a fallback migration reconnects with the same
+   * ticket and gets a new SPICE session id. True only if the ticket was bound to `fromSessionId`.
+   */
+  rebind(ticketHash: string, fromSessionId: number, toSessionId: number): Promise<boolean>;
   revoke(ticketHash: string): Promise<void>;
+  /**
+   * Where a desktop's new links go now that it has live-migrated (tickets minted before the
+   * move still name the old host). Expires ROUTE_TTL_MS after the last setRoute.
+   */
+  setRoute(desktop: string, target: UpstreamTarget): Promise<void>;
+  /** The desktop's route, or undefined (then the ticket's own upstream applies). */
+  route(desktop: string): Promise<UpstreamTarget | undefined>;
+  clearRoute(desktop: string): Promise<void>;
+}
+
+/** A route outlives any migration hand-over by far; set again on every migration. */
+export const ROUTE_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** A copy that shares nothing mutable with the original. */
+export function copyRecord(record: TicketRecord): TicketRecord {
+  const copy: TicketRecord = { ...record, upstream: { ...record.upstream } };
+  if (record.groups !== undefined) copy.groups = [...record.groups];
+  return copy;
+}
+
+/** The record mint stores for a request, minus its hash and expiry. */
+export function recordFields(req: MintRequest): Omit<TicketRecord, 'ticketHash' | 'expiresAt'> {
+  const { user, tenant, desktop, upstream, groups, policy } = req;
+  const fields: Omit<TicketRecord, 'ticketHash' | 'expiresAt'> = { user, tenant, desktop, upstream: { ...upstream } };
+  if (groups !== undefined) fields.groups = [...groups];
+  if (policy !== undefined) fields.policy = policy;
+  return fields;
+}
+
+/** The error for a TTL a store cannot honour, if it is one (both stores validate the same way). */
+export function ttlError(ttlMs: number): RangeError | undefined {
+  return Number.isFinite(ttlMs) && ttlMs > 0 ? undefined : new RangeError(`ttlMs must be a positive number, got ${ttlMs}`);
 }
 
 /** 24 bytes → 32 base64url characters: well inside SERVER_MAX_PASSWORD_BYTES (59). */
@@ -52,18 +95,30 @@ export function hashTicket(ticket: string): string {
   return createHash('sha256').update(ticket, 'utf8').digest('hex');
 }
 
+/** A fresh ticket and its hash: the only place tickets are made. */
+export function newTicket(): { ticket: string; ticketHash: string } {
+  const ticket = randomBytes(TICKET_BYTES).toString('base64url');
+  if (Buffer.byteLength(ticket) > SERVER_MAX_PASSWORD_BYTES) throw new Error('ticket too long for SPICE');
+  return { ticket, ticketHash: hashTicket(ticket) };
+}
+
 export interface MemoryTicketStoreOptions {
   /** Injected clock for tests. Default Date.now. */
   now?: () => number;
+  /** Default ROUTE_TTL_MS. */
+  routeTtlMs?: number;
 }
 
-/** Single-process TicketStore. Expired, unbound records are swept on every mint. */
+/** Single-process TicketStore. Expired, unbound records and routes are swept on every mint. */
 export class MemoryTicketStore implements TicketStore {
   private readonly records = new Map<string, TicketRecord>();
+  private readonly routes = new Map<string, { target: UpstreamTarget; expiresAt: number }>();
   private readonly now: () => number;
+  private readonly routeTtlMs: number;
 
   constructor(opts: MemoryTicketStoreOptions = {}) {
     this.now = opts.now ?? Date.now;
+    this.routeTtlMs = opts.routeTtlMs ?? ROUTE_TTL_MS;
   }
 
   /** How many records are held (for tests and metrics). */
@@ -72,23 +127,19 @@ export class MemoryTicketStore implements TicketStore {
   }
 
   mint(req: MintRequest): Promise<{ ticket: string; ticketHash: string; expiresAt: number }> {
-    if (!Number.isFinite(req.ttlMs) || req.ttlMs <= 0) {
-      return Promise.reject(new RangeError(`ttlMs must be a positive number, got ${req.ttlMs}`));
-    }
+    const bad = ttlError(req.ttlMs);
+    if (bad !== undefined) return Promise.reject(bad);
     this.sweep();
-    const ticket = randomBytes(TICKET_BYTES).toString('base64url');
-    if (Buffer.byteLength(ticket) > SERVER_MAX_PASSWORD_BYTES) throw new Error('ticket too long for SPICE');
-    const ticketHash = hashTicket(ticket);
+    const { ticket, ticketHash } = newTicket();
     const expiresAt = this.now() + req.ttlMs;
-    const { user, tenant, desktop, upstream } = req;
-    this.records.set(ticketHash, { ticketHash, user, tenant, desktop, upstream: { ...upstream }, expiresAt });
+    this.records.set(ticketHash, { ticketHash, ...recordFields(req), expiresAt });
     return Promise.resolve({ ticket, ticketHash, expiresAt });
   }
 
   redeem(ticket: string): Promise<TicketRecord | undefined> {
     const record = this.records.get(hashTicket(ticket));
     if (record === undefined || !this.isLive(record)) return Promise.resolve(undefined);
-    return Promise.resolve({ ...record, upstream: { ...record.upstream } });
+    return Promise.resolve(copyRecord(record));
   }
 
   bind(ticketHash: string, sessionId: number): Promise<boolean> {
@@ -105,8 +156,31 @@ export class MemoryTicketStore implements TicketStore {
     return Promise.resolve();
   }
 
+  rebind(ticketHash: string, fromSessionId: number, toSessionId: number): Promise<boolean> {
+    const record = this.records.get(ticketHash);
+    if (record?.sessionId !== fromSessionId) return Promise.resolve(false);
+    record.sessionId = toSessionId;
+    return Promise.resolve(true);
+  }
+
   revoke(ticketHash: string): Promise<void> {
     this.records.delete(ticketHash);
+    return Promise.resolve();
+  }
+
+  setRoute(desktop: string, target: UpstreamTarget): Promise<void> {
+    this.routes.set(desktop, { target: { ...target }, expiresAt: this.now() + this.routeTtlMs });
+    return Promise.resolve();
+  }
+
+  route(desktop: string): Promise<UpstreamTarget | undefined> {
+    const route = this.routes.get(desktop);
+    if (route === undefined || this.now() >= route.expiresAt) return Promise.resolve(undefined);
+    return Promise.resolve({ ...route.target });
+  }
+
+  clearRoute(desktop: string): Promise<void> {
+    this.routes.delete(desktop);
     return Promise.resolve();
   }
 
@@ -116,23 +190,7 @@ export class MemoryTicketStore implements TicketStore {
 
   private sweep(): void {
     for (const [hash, record] of this.records) if (!this.isLive(record)) this.records.delete(hash);
+    const now = this.now();
+    for (const [desktop, route] of this.routes) if (now >= route.expiresAt) this.routes.delete(desktop);
   }
-}
-
-/**
- * The binding rule, pure: may a link with this connection_id and channel type use this
- * ticket? Returns LinkError.OK or the link error to refuse with.
- *
- * - MAIN with connection_id 0 starts a session: allowed if the ticket is not bound to a
- *   live session (one ticket, one session).
- * - MAIN with a non-zero connection_id is a seamless-migration link: not routed yet.
- * - Every other channel must carry the session id the ticket is bound to.
- */
-export function checkBinding(record: TicketRecord, channelType: number, connectionId: number, mainType: number): number {
-  if (channelType === mainType) {
-    if (connectionId !== 0) return LinkError.BAD_CONNECTION_ID;
-    return record.sessionId === undefined ? LinkError.OK : LinkError.PERMISSION_DENIED;
-  }
-  if (record.sessionId === undefined || connectionId !== record.sessionId) return LinkError.BAD_CONNECTION_ID;
-  return LinkError.OK;
 }

@@ -1,7 +1,10 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type RawData, type WebSocket } from 'ws';
 import { handleClient, type LinkServerDeps } from './link-server';
+import { frontOptions, type FrontTls } from './tls-front';
 
 export interface WebSocketListenerOptions {
   /** Only upgrades on this path (default: any path). */
@@ -10,6 +13,8 @@ export interface WebSocketListenerOptions {
   allowedOrigins?: string[];
   /** Largest WebSocket message accepted; bigger ones close the socket with 1009. Default 1 MiB. */
   maxPayload?: number;
+  /** Serve https / wss (transport `wss`); the TLS handshake must finish within the handshake timeout. */
+  tls?: FrontTls;
 }
 
 export const DEFAULT_WS_MAX_PAYLOAD = 1024 * 1024;
@@ -44,11 +49,22 @@ export function binaryWebSocketStream(ws: WebSocket): Duplex {
  * connection runs the normal link termination on its binary stream. Non-upgrade requests
  * get 426.
  */
-export function createWebSocketServer(deps: LinkServerDeps, opts: WebSocketListenerOptions = {}): Server {
-  const server = createServer((_req, res) => {
+export function createWebSocketServer(deps: LinkServerDeps, opts: WebSocketListenerOptions = {}): Server | HttpsServer {
+  const transport = opts.tls ? 'wss' : 'websocket';
+  const notUpgrade = (_req: IncomingMessage, res: ServerResponse): void => {
     res.writeHead(426, { Connection: 'close', 'Content-Length': '0' });
     res.end();
-  });
+  };
+  let server: Server | HttpsServer;
+  if (opts.tls) {
+    const https = createHttpsServer({ ...frontOptions(opts.tls), handshakeTimeout: deps.handshakeTimeoutMs }, notUpgrade);
+    https.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+      deps.log('tls.failed', { source: socket.remoteAddress ?? 'unknown', transport, code: err.code ?? 'unknown', why: err.message.split('\n')[0] });
+    });
+    server = https;
+  } else {
+    server = createServer(notUpgrade);
+  }
   const origins = opts.allowedOrigins === undefined ? undefined : new Set(opts.allowedOrigins);
   const wss = new WebSocketServer({
     server,
@@ -57,14 +73,14 @@ export function createWebSocketServer(deps: LinkServerDeps, opts: WebSocketListe
     perMessageDeflate: false,
     verifyClient: (info: { origin?: string }, done: (ok: boolean, code?: number) => void) => {
       const ok = origins === undefined || (info.origin !== undefined && origins.has(info.origin));
-      if (!ok) deps.log('websocket.refused', { status: 403, why: 'origin not allowed' });
+      if (!ok) deps.log('websocket.refused', { transport, status: 403, why: 'origin not allowed' });
       done(ok, 403);
     },
   });
   wss.on('error', () => undefined); // re-emitted listen errors: startGateway reports them from the server
   wss.on('connection', (ws, req) => {
     const stream = binaryWebSocketStream(ws);
-    handleClient(stream, deps, { source: req.socket.remoteAddress ?? 'unknown', transport: 'websocket' });
+    handleClient(stream, deps, { source: req.socket.remoteAddress ?? 'unknown', transport });
   });
   server.on('close', () => wss.close());
   return server;

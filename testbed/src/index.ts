@@ -18,3 +18,4 @@ export { checkKube } from './kube';
 export { checkHost } from './hosts';
 export { freePort, canConnect } from './ports';
 export { probeSpiceLink, clientLinkMessage, ticketAnswer, type SpiceLinkProbeOptions, type SpiceLinkProbeResult } from './probes/spice';
+export { startViewer, findFrame, showsPicture, cropFrame, parseXwd, parsePpm, encodePng, writePng, nonBlackPixels, ViewerExitedError, VIEWER_PACKAGES, type Viewer, type ViewerOptions, type Frame, type ScreenMatch, type ChangeWatch } from './viewer';

@@ -9,6 +9,7 @@ import { isRunning, type Log } from './process';
 import { checkRedis, REDIS_PACKAGES, startRedis, stopRedis } from './redis';
 import { STATE_VERSION, type TestbedState } from './state';
 import { readState, writeState } from './state-file';
+import { VIEWER_PACKAGES } from './viewer';
 
 export interface PartStatus {
   part: string;
@@ -18,8 +19,11 @@ export interface PartStatus {
 
 const quiet: Log = () => undefined;
 
-/** Tools the repository's own checks need beside the testbed (protoc for proto/generate.sh). */
-export const TOOL_PACKAGES: readonly string[] = ['protobuf-compiler'];
+/**
+ * Tools the repository's own checks need beside the testbed: protoc for proto/generate.sh,
+ * remote-viewer on Xvfb for the gateway's end-to-end display tests.
+ */
+export const TOOL_PACKAGES: readonly string[] = ['protobuf-compiler', ...VIEWER_PACKAGES];
 
 /**
  * Brings the testbed up, or finds it up. Idempotent per part: a healthy part is kept, a

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { LinkError, ServerLinkDecoder } from '@deskplane/spice-protocol';
 import { clientLinkMessage, ticketAnswer } from '@deskplane/testbed';
@@ -47,10 +48,19 @@ export function linkOverStream(
   });
 }
 
+/**
+ * A TCP connection to the gateway, or with `tls` a TLS one (an https-style proxy port); `ready`
+ * runs once the client may write (after the TLS handshake).
+ */
+function dial(port: number, tls: ConnectionOptions | undefined, ready: () => void): Socket {
+  if (tls === undefined) return connect({ host: HOST, port }, ready);
+  return connectTls({ host: HOST, port, ...tls }, ready);
+}
+
 /** Sends `head` (+ optional pipelined bytes) and reads the HTTP response head; the socket stays open. */
-export function httpConnect(port: number, head: string, pipelined?: Buffer): Promise<{ status: number; socket: Socket; rest: Buffer }> {
+export function httpConnect(port: number, head: string, pipelined?: Buffer, tls?: ConnectionOptions): Promise<{ status: number; socket: Socket; rest: Buffer }> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: HOST, port });
+    const socket = dial(port, tls, () => socket.write(pipelined === undefined ? head : Buffer.concat([Buffer.from(head, 'latin1'), pipelined])));
     let got = Buffer.alloc(0);
     const timer = setTimeout(() => fail(new Error('no HTTP response head')), 5_000);
     const fail = (err: Error): void => {
@@ -75,15 +85,14 @@ export function httpConnect(port: number, head: string, pipelined?: Buffer): Pro
     socket.on('error', fail);
     const onClose = (): void => fail(new Error(`closed before a response head: ${JSON.stringify(got.toString('latin1'))}`));
     socket.on('close', onClose);
-    socket.on('connect', () => socket.write(pipelined === undefined ? head : Buffer.concat([Buffer.from(head, 'latin1'), pipelined])));
   });
 }
 
 /** Sends raw bytes, reads the response until the server closes: for refusals. */
-export function httpRefusal(port: number, bytes: string): Promise<{ status: number; text: string }> {
+export function httpRefusal(port: number, bytes: string, tls?: ConnectionOptions): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = connect({ host: HOST, port }, () => socket.write(Buffer.from(bytes, 'latin1')));
+    const socket = dial(port, tls, () => socket.write(Buffer.from(bytes, 'latin1')));
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error('server did not close'));

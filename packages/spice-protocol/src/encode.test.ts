@@ -111,6 +111,20 @@ describe('encodeLinkReply', () => {
     });
   });
 
+  it('writes a refusal byte for byte as spice-server 0.15.1 does (caps_offset 0, measured)', () => {
+    const bytes = encodeLinkReply({ error: LinkError.INVALID_DATA, publicKey: Buffer.alloc(0), commonCaps: [], channelCaps: [] });
+    const measured = Buffer.alloc(16 + LINK_REPLY_FIXED_SIZE);
+    measured.write('REDQ', 0, 'latin1');
+    measured.writeUInt32LE(2, 4);
+    measured.writeUInt32LE(2, 8);
+    measured.writeUInt32LE(LINK_REPLY_FIXED_SIZE, 12);
+    measured.writeUInt32LE(LinkError.INVALID_DATA, 16);
+    expect(bytes.toString('hex')).toBe(measured.toString('hex'));
+    // An OK reply still points at its (empty) caps, as the server's does.
+    const ok = encodeLinkReply({ error: LinkError.OK, publicKey: key, commonCaps: [], channelCaps: [] });
+    expect(ok.readUInt32LE(ok.length - 4)).toBe(LINK_REPLY_FIXED_SIZE);
+  });
+
   it('rejects a key that is not 162 bytes', () => {
     expect(() => encodeLinkReply({ error: 0, publicKey: Buffer.alloc(100), commonCaps: [], channelCaps: [] })).toThrow(SpiceLinkError);
   });

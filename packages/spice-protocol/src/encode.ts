@@ -90,6 +90,8 @@ export function encodeLinkReply(reply: LinkReply): Buffer {
   buf.writeUInt32LE(reply.error, 16);
   reply.publicKey.copy(buf, 20);
   writeCaps(buf, 20 + TICKET_PUBKEY_BYTES, LINK_REPLY_FIXED_SIZE, reply.commonCaps, reply.channelCaps);
+  // spice-server zeroes the whole body of a refusal, caps_offset included: byte-for-byte parity.
+  if (reply.error !== 0 && reply.commonCaps.length + reply.channelCaps.length === 0) buf.writeUInt32LE(0, buf.length - 4);
   return buf;
 }
 

@@ -50,9 +50,18 @@ export const PerChannelBandwidthSchema = Type.Object(
 export const BandwidthSchema = Type.Object(
   {
     totalKbps: Kbps('Limit for the whole session, all channels together, kbit/s.'),
+    perUserKbps: Kbps(
+      'Limit shared by all console sessions of one user of this namespace at once, all channels together, kbit/s. Applies to the users this policy binds.',
+    ),
+    tenantKbps: Kbps(
+      'Limit shared by all console sessions of this namespace (tenant) together, kbit/s. Applies to every session of the namespace, whichever policy binds it; when several policies of the namespace set it, the lowest wins.',
+    ),
     perChannel: Type.Optional(PerChannelBandwidthSchema),
   },
-  { additionalProperties: false, description: 'Bandwidth limits, enforced by the gateway with token buckets. Unset: unlimited.' },
+  {
+    additionalProperties: false,
+    description: 'Bandwidth limits, enforced by the gateway with token buckets, each direction (guest to client, client to guest) separately. Unset: unlimited.',
+  },
 );
 
 export const DesktopPolicySpecSchema = Type.Object(

@@ -22,6 +22,9 @@ import { done, skipped, type JobContext, type Outcome, type ProcessorDeps, type 
 import { migratingPatch } from './desktop-status';
 import { endedPatch, migratedDesktopPatch, migrateRequest, migratingMigrationPatch, progressPatch, stayedDesktopPatch, succeededPatch } from './migration-status';
 
+/** How long to wait for the incoming guest's SPICE port before lifting the cap without the gateway. */
+const INCOMING_PORT_WAIT_MS = 10_000;
+
 type Result = { kind: 'succeeded'; bytesProcessed?: number; downtimeMs?: number; recovered: boolean } | { kind: 'aborted' };
 
 async function jobMigration(deps: ProcessorDeps, job: MigrateDesktopJob): Promise<MigrationObject | undefined> {
@@ -100,8 +103,14 @@ async function run(job: MigrateDesktopJob, deps: ProcessorDeps, ctx: JobContext,
   // is linked to the destination; only then does the migration get its real bandwidth.
   const liftCap = async (): Promise<void> => {
     try {
-      const incoming = await target.getGuest(uid);
-      const destination = { address: incoming?.consoleAddress || hostInfo.consoleAddress, port: incoming?.spicePort ?? 0 };
+      // The incoming QEMU gets its SPICE port a moment after the migration starts: wait for it.
+      let incoming = await target.getGuest(uid).catch(() => undefined);
+      for (let waited = 0; !(incoming && incoming.spicePort > 0) && waited < INCOMING_PORT_WAIT_MS; waited += deps.timing.pollMs) {
+        await deps.sleep(deps.timing.pollMs);
+        incoming = await target.getGuest(uid).catch(() => undefined);
+      }
+      if (!incoming || incoming.spicePort <= 0) throw new Error(`the destination ${job.targetHost} reports no SPICE port for the incoming guest`);
+      const destination = { address: incoming.consoleAddress || hostInfo.consoleAddress, port: incoming.spicePort };
       await deps.hooks.beforeLiftingCap({ ...hookArgs, destination });
     } catch (e) {
       ctx.log.warn({ err: errorMessage(e) }, 'beforeLiftingCap failed; lifting the cap anyway');

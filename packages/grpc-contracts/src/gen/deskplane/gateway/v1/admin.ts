@@ -144,6 +144,10 @@ export interface RevokeTicketResponse {
 
 export interface PrepareMigrationRequest {
   desktop: string;
+  /**
+   * The destination host's SPICE address. The password may be left empty: the guest keeps
+   * its SPICE password when it migrates, and the gateway uses the one it already has.
+   */
   destination?:
     | Upstream
     | undefined;
