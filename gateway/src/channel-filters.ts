@@ -1,6 +1,6 @@
 import { Transform } from 'node:stream';
 import { MainServerMessage, decodeChannelsList, encodeChannelsList } from '@deskplane/spice-protocol';
-import type { DisplayGuard } from './display-guard';
+import { DisplayGuard } from './display-guard';
 import type { GatewayLog } from './link-server';
 import { mainFrameFilter } from './main-channel';
 import type { LinkObserver } from './metrics';
@@ -51,9 +51,13 @@ export function mainFilter(deps: MainFilterDeps, sessionKey: string): Transform 
   });
 }
 
-/** Client → guest on a display channel, through the guard that makes closing it safe. */
-export function displayFilter(guard: DisplayGuard): Transform {
-  return new Transform({
+/**
+ * Client → guest on a display channel, through a guard that makes closing it safe: the
+ * guard holds the client's first bytes until a whole DISPLAY_INIT is in, and releases what
+ * follows it a moment later (an init and a bad message in one packet also crashed QEMU).
+ */
+export function guardedDisplay(): { guard: DisplayGuard; transform: Transform } {
+  const transform = new Transform({
     transform(chunk: Buffer, _enc, done) {
       try {
         done(null, guard.filter(chunk));
@@ -62,4 +66,6 @@ export function displayFilter(guard: DisplayGuard): Transform {
       }
     },
   });
+  const guard = new DisplayGuard({ release: (bytes) => transform.push(bytes) });
+  return { guard, transform };
 }

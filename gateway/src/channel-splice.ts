@@ -45,8 +45,13 @@ export function spliceChannel(client: Duplex, upstream: Socket, opts: SpliceOpti
   };
   client.on('error', () => close('client error'));
   client.on('close', () => close('client closed'));
+  // A FIN from either side ends the channel here, before a pump could pass the FIN on: the
+  // upstream must only ever be closed through closeUpstream (a display channel's FIN before
+  // it has DISPLAY_INIT crashes spice-server 0.15.1).
+  client.on('end', () => close('client closed'));
   upstream.on('error', () => close('guest error'));
   upstream.on('close', () => close('guest closed'));
+  upstream.on('end', () => close('guest closed'));
   opts.toClient?.on('error', (err) => close(`guest protocol: ${err.message}`));
   opts.toGuest?.on('error', (err) => close(`client protocol: ${err.message}`));
   if (opts.toClient) upstream.pipe(opts.toClient);

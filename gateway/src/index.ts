@@ -148,6 +148,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     router,
     policies,
     observer: opts.observer,
+    displays: new Map(),
   };
   const servers: (Server | HttpServer)[] = [];
   const closeAll = (): Promise<void> =>

@@ -166,6 +166,7 @@ export async function runLinkFuzz(opts: LinkFuzzOptions): Promise<LinkFuzzResult
     limiter: new FailureLimiter({ maxFailures: 5, maxKeys: 1_000 }),
     handshakeTimeoutMs: timeoutMs,
     policies: new SessionPolicies({ book: new BucketBook(), registry: sessions, log }),
+    displays: new Map(),
   };
   // A few valid tickets for an unreachable guest, encrypted once to the gateway's key (RSA is the slow part).
   const valid: Buffer[] = [];

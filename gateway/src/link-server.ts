@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   AuthMechanism,
@@ -16,8 +16,8 @@ import {
 } from '@deskplane/spice-protocol';
 import { andWords, isSubset, upstreamKey, type CapsBook } from './caps-book';
 import { spliceChannel } from './channel-splice';
-import { DisplayGuard } from './display-guard';
-import { displayFilter, mainFilter } from './channel-filters';
+import type { DisplayGuard } from './display-guard';
+import { guardedDisplay, mainFilter } from './channel-filters';
 import type { LinkObserver } from './metrics';
 import { admitChannel, admitSession } from './policy';
 import type { FailureLimiter } from './rate-limit';
@@ -43,6 +43,8 @@ export interface LinkServerDeps {
   router: SessionRouter;
   policies: SessionPolicies;
   observer?: LinkObserver;
+  /** Guarded display channels per session, so the main channel can close after them. */
+  displays: Map<string, Set<{ guard: DisplayGuard; upstream: Socket }>>;
 }
 
 type Phase = 'link' | 'auth' | 'upstream' | 'spliced' | 'closed';
@@ -161,8 +163,19 @@ export function handleClient(client: Duplex, deps: LinkServerDeps, ctx: ClientCo
     // MIGRATE_DATA, not DISPLAY_INIT, and an injected DISPLAY_INIT aborts that QEMU
     // (dcc_handle_init: expect_init): the guard is only for channels that start fresh.
     const toDestination = decision.kind === 'join' && decision.toDestination;
-    const guard = msg.channelType === ChannelType.DISPLAY && !toDestination ? new DisplayGuard() : undefined;
-    const dropUpstream = (): void => (guard ? guard.closeUpstream(upstream) : void upstream.destroy());
+    const current: { session?: string } = {};
+    const display = msg.channelType === ChannelType.DISPLAY && !toDestination ? guardedDisplay() : undefined;
+    const guard = display?.guard;
+    const dropUpstream = (): void => {
+      if (guard) return guard.closeUpstream(upstream);
+      if (msg.channelType !== ChannelType.MAIN) return void upstream.destroy();
+      // The main channel goes last: every display channel of the session must have had its
+      // DISPLAY_INIT processed first (closing main while one has not froze QEMU for ~30 s).
+      const displays = current.session === undefined ? [] : [...(deps.displays.get(current.session) ?? [])];
+      const wait = Math.max(0, ...displays.map((d) => d.guard.initUpstream(d.upstream)));
+      upstream.end();
+      setTimeout(() => upstream.destroy(), wait).unref();
+    };
     if (phase !== 'upstream') return dropUpstream();
     client.write(encodeLinkResult(LinkError.OK));
 
@@ -199,6 +212,7 @@ export function handleClient(client: Duplex, deps: LinkServerDeps, ctx: ClientCo
       }
       if (msg.channelType === ChannelType.MAIN) deps.sessions.update(sessionKey, { migrating: true });
     }
+    current.session = sessionKey;
     phase = 'spliced';
     clearTimeout(timer);
     const channelType = msg.channelType;
@@ -216,7 +230,12 @@ export function handleClient(client: Duplex, deps: LinkServerDeps, ctx: ClientCo
     );
     deps.router.channelOpened(sessionKey, channelNo, channelType, target, decision.kind === 'join' && decision.toDestination);
     const toClient = channelType === ChannelType.MAIN ? mainFilter(deps, sessionKey) : undefined;
-    const toGuest = guard ? displayFilter(guard) : undefined;
+    const toGuest = display?.transform;
+    if (display) {
+      const set = deps.displays.get(sessionKey) ?? new Set();
+      deps.displays.set(sessionKey, set);
+      set.add({ guard: display.guard, upstream });
+    }
     live.splice = spliceChannel(client, upstream, {
       toClientBuckets: () => deps.policies.buckets(sessionKey, channelType, 'toClient'),
       toGuestBuckets: () => deps.policies.buckets(sessionKey, channelType, 'toGuest'),
@@ -226,6 +245,9 @@ export function handleClient(client: Duplex, deps: LinkServerDeps, ctx: ClientCo
       closeUpstream: () => dropUpstream(),
       onClose: (reason) => {
         phase = 'closed';
+        const set = deps.displays.get(sessionKey);
+        for (const d of set ?? []) if (d.upstream === upstream) set!.delete(d);
+        if (set?.size === 0) deps.displays.delete(sessionKey);
         deps.log('channel.closed', { source, channelType, session: sessionKey, reason });
         deps.router.channelClosed(sessionKey, channelNo);
         deps.sessions.detach(sessionKey, channelNo, reason);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { ChannelType } from '@deskplane/spice-protocol';
 import { channelName } from './channel-names';
 
 /** One spliced channel of a session, as the admin API and the audit line show it. */
@@ -64,6 +65,8 @@ export type ChannelCloser = (reason: string) => void;
 
 interface LiveChannel extends ChannelInfo {
   close: ChannelCloser;
+  /** This channel's tenant × type totals (counted per chunk: looked up once). */
+  total?: ByteTotal;
 }
 
 interface LiveSession extends Omit<SessionInfo, 'channels'> {
@@ -143,13 +146,10 @@ export class SessionRegistry extends EventEmitter<Events> {
     if (!s || !ch) return;
     ch.bytesToClient += toClient;
     ch.bytesToGuest += toGuest;
-    const name = channelName(ch.channelType);
-    const tk = `${s.tenant}\u0000${name}`;
-    let total = this.totals.get(tk);
-    if (!total) this.totals.set(tk, (total = { tenant: s.tenant, channel: name, toClient: 0, toGuest: 0 }));
+    const total = (ch.total ??= this.totalFor(s.tenant, channelName(ch.channelType)));
     total.toClient += toClient;
     total.toGuest += toGuest;
-    if (toGuest > 0 && name === 'inputs') s.lastInputAt = this.now();
+    if (toGuest > 0 && ch.channelType === ChannelType.INPUTS) s.lastInputAt = this.now();
   }
 
   /** A channel closed; the session ends with its last channel. */
@@ -219,6 +219,13 @@ export class SessionRegistry extends EventEmitter<Events> {
     return [...this.totals.values()].map((t) => ({ ...t }));
   }
 
+  private totalFor(tenant: string, channel: string): ByteTotal {
+    const key = `${tenant}\u0000${channel}`;
+    let total = this.totals.get(key);
+    if (!total) this.totals.set(key, (total = { tenant, channel, toClient: 0, toGuest: 0 }));
+    return total;
+  }
+
   private end(s: LiveSession, reason: string): void {
     this.sessions.delete(s.key);
     this.emit('closed', {
@@ -239,5 +246,5 @@ export class SessionRegistry extends EventEmitter<Events> {
 
 function snapshot(s: LiveSession): SessionInfo {
   const { channels, nextChannel: _n, closedBytesToClient: _c, closedBytesToGuest: _g, endReason: _e, ...rest } = s;
-  return { ...rest, channels: [...channels.values()].map(({ close: _close, ...c }) => ({ ...c })) };
+  return { ...rest, channels: [...channels.values()].map(({ close: _close, total: _total, ...c }) => ({ ...c })) };
 }

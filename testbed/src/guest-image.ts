@@ -8,7 +8,7 @@ import type { GuestImageState } from './state';
  * Bump when the initramfs, cmdline or disk recipe changes: it is part of the cache key,
  * so a changed recipe builds a fresh image instead of reusing a stale one.
  */
-export const GUEST_RECIPE_VERSION = 'r1';
+export const GUEST_RECIPE_VERSION = 'r2';
 
 /**
  * Every Debian package the simulated hosts and the guest image need (the lead installs
@@ -52,6 +52,12 @@ say() {
   echo "$1" >/dev/tty0 2>/dev/null
 }
 say "deskplane-guest up kernel $(uname -r)"
+# deskplane.flood on the kernel command line: the VGA console scrolls as fast as the guest
+# can write, so the display channel carries megabits per second (bandwidth-policy tests).
+# The tick line still reaches ttyS0 once a second; without the switch nothing changes.
+case " $(cat /proc/cmdline) " in
+  *" deskplane.flood "*) (while :; do cat /proc/kallsyms; done) >/dev/tty0 2>/dev/null & ;;
+esac
 n=0
 while :; do
   n=$((n + 1))

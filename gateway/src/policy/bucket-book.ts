@@ -22,6 +22,8 @@ export const burstFor = (bytesPerSec: number): number => Math.max(bytesPerSec / 
 
 type Pair = Record<Direction, TokenBucket>;
 
+const NO_BUCKETS: TokenBucket[] = [];
+
 function pair(rate: number, now: () => number): Pair {
   return { toClient: new TokenBucket(rate, burstFor(rate), now), toGuest: new TokenBucket(rate, burstFor(rate), now) };
 }
@@ -84,8 +86,11 @@ export class BucketBook {
 
     return {
       buckets: (channelType: number, direction: Direction): TokenBucket[] => {
+        // Asked once per chunk: an unlimited session (the common case) allocates nothing.
+        const channel = perChannel.get(channelType);
+        if (!channel && !session && !user && !tenant) return NO_BUCKETS;
         const out: TokenBucket[] = [];
-        for (const p of [perChannel.get(channelType), session, user, tenant]) if (p) out.push(p[direction]);
+        for (const p of [channel, session, user, tenant]) if (p) out.push(p[direction]);
         return out;
       },
       setPolicy: (p: EffectivePolicy): void => {

@@ -86,8 +86,16 @@ export function shapedPump(src: Duplex, dst: Duplex, opts: ShapedPumpOptions): S
     const flowing = dst.write(chunk);
     opts.onBytes(chunk.length);
     let wait = 0;
+    const buckets = opts.buckets();
+    if (buckets.length === 0 && places.size === 0) {
+      if (!flowing && !holds.has('drain')) {
+        hold('drain');
+        dst.once('drain', onDrain);
+      }
+      return;
+    }
     places = new Map();
-    for (const b of opts.buckets()) {
+    for (const b of buckets) {
       wait = Math.max(wait, b.take(chunk.length));
       places.set(b, b.position);
     }
