@@ -1,9 +1,8 @@
 /** Opens the configured resource store and job queue. */
-import { applyDefaults, issuesFor, kindByName } from '@deskplane/api';
+import { KINDS, applyDefaults, issuesFor } from '@deskplane/api';
 import { BullJobQueue } from '@deskplane/queue-contracts';
 import { EmbeddedStore, KubernetesStore, typeKey, type KubeObject, type ResourceStore, type TypeSchema } from '@deskplane/resource-store';
 import type { OperatorConfig } from './config';
-import { RESOURCE_TYPES } from './resources';
 
 /**
  * The embedded backend has no apiserver: the API package's schemas default and validate
@@ -11,9 +10,9 @@ import { RESOURCE_TYPES } from './resources';
  */
 export function deskplaneSchemas(): Map<string, TypeSchema> {
   const schemas = new Map<string, TypeSchema>();
-  for (const type of Object.values(RESOURCE_TYPES)) {
-    const def = kindByName(type.kind)!;
-    schemas.set(typeKey(type), {
+  // Every kind, not only the operator's: the local run's API and gateway share this store.
+  for (const def of KINDS) {
+    schemas.set(typeKey(def.info), {
       applyDefaults: (o: KubeObject) => applyDefaults(o),
       validate: (o: KubeObject) => issuesFor(def, o).map((i) => `${i.path}: ${i.message}`),
     });

@@ -53,7 +53,7 @@ const json = (o: unknown): string => JSON.stringify(o);
 const get = async (resource: string, jsonPath: string, ns = true): Promise<string> =>
   ok(['get', resource, ...(ns ? ['-n', NS] : []), '-o', `jsonpath=${jsonPath}`]);
 
-/** The examples, with the cluster-scoped KvmHosts (and references to them) renamed for this run. */
+/** The examples, with the cluster-scoped KvmHosts (and references to them) renamed for this run, and the Tenant named after this run's namespace. */
 interface Doc {
   kind: string;
   metadata: { name: string };
@@ -68,6 +68,7 @@ function examples(): Doc[] {
     .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Doc));
   for (const d of docs) {
     if (d.kind === 'KvmHost') d.metadata.name = hostName(d.metadata.name);
+    if (d.kind === 'Tenant') d.metadata.name = NS;
     if (d.kind === 'DesktopMigration' && typeof d.spec.targetHost === 'string') d.spec.targetHost = hostName(d.spec.targetHost);
   }
   return docs;
@@ -104,6 +105,7 @@ describe('deskplane.io CRDs on kube-apiserver', () => {
     const namespaced = KINDS.filter((k) => k.info.namespaced).map((k) => k.info.plural).join(',');
     await kubectl(['delete', namespaced, '--all', '-n', NS, '--wait=false']);
     await kubectl(['delete', 'kvmhosts', ...hosts(), '--ignore-not-found', '--wait=false']);
+    await kubectl(['delete', 'tenants', NS, '--ignore-not-found', '--wait=false']);
     // The testbed runs no namespace controller: empty the namespace's finalizers ourselves.
     await kubectl(['delete', 'namespace', NS, '--wait=false']);
     const ns = await kubectl(['get', 'namespace', NS, '-o', 'json']);
@@ -125,7 +127,7 @@ describe('deskplane.io CRDs on kube-apiserver', () => {
 
   it('accepts `kubectl apply -f examples/` as written (server-side dry run)', async () => {
     const out = await ok(['apply', '--dry-run=server', '-n', NS, '-f', join(API_DIR, 'examples')]);
-    expect(out.trim().split('\n')).toHaveLength(7);
+    expect(out.trim().split('\n')).toHaveLength(8);
   });
 
   it('applies the examples in a fresh namespace', async () => {
@@ -143,6 +145,7 @@ describe('deskplane.io CRDs on kube-apiserver', () => {
       'desktopmigration.deskplane.io/alice-dev-to-host-2',
       'desktoppolicy.deskplane.io/standard',
       ...hosts().map((h) => `kvmhost.deskplane.io/${h}`),
+      `tenant.deskplane.io/${NS}`,
     ]) {
       expect(names).toContain(expected);
     }
@@ -186,6 +189,9 @@ describe('deskplane.io CRDs on kube-apiserver', () => {
     expect((await ok(['get', 'dpool', '-n', NS])).split('\n')[0]!.split(/\s{2,}/)).toEqual(['NAME', 'SIZE', 'WARM', 'READY', 'CLAIMED', 'AGE']);
     expect((await ok(['get', 'dmig', '-n', NS])).split('\n')[0]!.split(/\s{2,}/)).toEqual(['NAME', 'DESKTOP', 'PHASE', 'SOURCE', 'TARGET', 'PROGRESS', 'AGE']);
     expect((await ok(['get', 'dtpl', '-n', NS])).split('\n')[0]!.split(/\s{2,}/)).toEqual(['NAME', 'IMAGE', 'VCPUS', 'MEMORY', 'AGE']);
+    const [tntHeader, tntRow] = (await ok(['get', 'tnt', NS])).split('\n');
+    expect(tntHeader!.split(/\s{2,}/)).toEqual(['NAME', 'DISPLAY NAME', 'DESKTOPS', 'VCPUS', 'MEMORY', 'AGE']);
+    expect(tntRow).toMatch(new RegExp(`^${NS}\\s+Team A\\s+20\\s+40\\s+80Gi\\s+\\d+s`));
     const kh = hostName('kvm-host-1');
     const hostStatus = {
       status: {
@@ -223,6 +229,7 @@ describe('deskplane.io CRDs on kube-apiserver', () => {
     ['empty policy subjects (CEL)', { apiVersion: API_VERSION, kind: 'DesktopPolicy', metadata: { name: 'bad' }, spec: { subjects: {} } }, 'subjects must name users or groups'],
     ['a channel that cannot be denied', { apiVersion: API_VERSION, kind: 'DesktopPolicy', metadata: { name: 'bad' }, spec: { subjects: { users: ['a'] }, deniedChannels: ['display'] } }, 'Unsupported value: "display"'],
     ['an unknown field', vd({ templateRef: { name: 't' }, owner: 'a', colour: 'blue' }), 'unknown field "spec.colour"'],
+    ['a tenant name that is no namespace name (CEL)', { apiVersion: API_VERSION, kind: 'Tenant', metadata: { name: `bad.${SUFFIX}` }, spec: {} }, 'name must be a namespace name'],
     ['a bad agent endpoint', { apiVersion: API_VERSION, kind: 'KvmHost', metadata: { name: `bad-${SUFFIX}` }, spec: { agentEndpoint: 'http://x' } }, 'spec.agentEndpoint: Invalid value: "http://x"'],
   ];
 
@@ -248,7 +255,7 @@ describe('deskplane.io CRDs on kube-apiserver', () => {
 
   it('round-trips what the apiserver stored through validate()', async () => {
     for (const k of KINDS) {
-      const list = JSON.parse(await ok(['get', k.info.plural, ...(k.info.namespaced ? ['-n', NS] : hosts()), '-o', 'json'])) as { items?: unknown[] };
+      const list = JSON.parse(await ok(['get', k.info.plural, ...(k.info.namespaced ? ['-n', NS] : k.info.kind === 'Tenant' ? [NS] : hosts()), '-o', 'json'])) as { items?: unknown[] };
       const items = list.items ?? [list];
       expect(items.length, k.info.kind).toBeGreaterThan(0);
       for (const item of items) expect(validate(item), k.info.kind).toMatchObject({ ok: true });

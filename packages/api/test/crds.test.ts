@@ -71,7 +71,7 @@ describe('generated CRDs', () => {
   it.each(crds.map((c) => [c.metadata.name, c] as const))('%s has names, category, status subresource and valid printer columns', (_name, crd) => {
     const def = KINDS.find((k) => k.info.kind === crd.spec.names.kind)!;
     expect(crd.metadata.name).toBe(`${def.info.plural}.${GROUP}`);
-    expect(crd.spec.scope).toBe(def.info.kind === 'KvmHost' ? 'Cluster' : 'Namespaced');
+    expect(crd.spec.scope).toBe(['KvmHost', 'Tenant'].includes(def.info.kind) ? 'Cluster' : 'Namespaced');
     expect(crd.spec.names.categories).toEqual([CATEGORY]);
     expect(crd.spec.names.shortNames.length).toBeGreaterThan(0);
     const [version] = crd.spec.versions;
@@ -108,6 +108,7 @@ describe('generated CRDs', () => {
       DesktopPool: ['dpool'],
       DesktopTemplate: ['dtpl'],
       KvmHost: ['kh'],
+      Tenant: ['tnt'],
       VirtualDesktop: ['vd', 'vdesk'],
     });
   });

@@ -4,6 +4,7 @@ import { DesktopPolicyKind } from './desktop-policy';
 import { DesktopPoolKind } from './desktop-pool';
 import { DesktopTemplateKind } from './desktop-template';
 import { KvmHostKind } from './kvm-host';
+import { TenantKind } from './tenant';
 import { VirtualDesktopKind } from './virtual-desktop';
 
 export * from './desktop-migration';
@@ -11,9 +12,10 @@ export * from './desktop-policy';
 export * from './desktop-pool';
 export * from './desktop-template';
 export * from './kvm-host';
+export * from './tenant';
 export * from './virtual-desktop';
 
-export const KINDS = [KvmHostKind, DesktopPolicyKind, DesktopTemplateKind, VirtualDesktopKind, DesktopPoolKind, DesktopMigrationKind] as const;
+export const KINDS = [KvmHostKind, DesktopPolicyKind, DesktopTemplateKind, VirtualDesktopKind, DesktopPoolKind, DesktopMigrationKind, TenantKind] as const;
 
 export type AnyKindDefinition = (typeof KINDS)[number];
 export type KindName = AnyKindDefinition['info']['kind'];

@@ -5,6 +5,7 @@ import { DesktopPolicyKind, type DesktopPolicy } from './desktop-policy';
 import { DesktopPoolKind, type DesktopPool } from './desktop-pool';
 import { DesktopTemplateKind, type DesktopTemplate } from './desktop-template';
 import { KvmHostKind, type KvmHost } from './kvm-host';
+import { TenantKind, type Tenant } from './tenant';
 import { VirtualDesktopKind, type VirtualDesktop } from './virtual-desktop';
 
 export const validateDesktopTemplate = (obj: unknown, old?: unknown): ValidationResult<DesktopTemplate> =>
@@ -17,3 +18,4 @@ export const validateDesktopMigration = (obj: unknown, old?: unknown): Validatio
   validateAs(DesktopMigrationKind, obj, old);
 export const validateDesktopPolicy = (obj: unknown, old?: unknown): ValidationResult<DesktopPolicy> =>
   validateAs(DesktopPolicyKind, obj, old);
+export const validateTenant = (obj: unknown, old?: unknown): ValidationResult<Tenant> => validateAs(TenantKind, obj, old);
