@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { ChannelType } from '@deskplane/spice-protocol';
 import { describe, expect, it } from 'vitest';
-import { attachAudit, auditLine } from './audit';
+import { AUDIT_STREAM_VERSION, attachAudit, auditLine, auditStreamFields, auditStreamKey, entryFields, parseAuditStreamEntry, type AuditLine } from './audit';
 import { createLogger, gatewayLog } from './log';
 import { SessionRegistry } from './sessions';
 
@@ -60,5 +60,36 @@ describe('session audit', () => {
   it('auditLine is pure and clamps a clock that went backwards', () => {
     const info = { key: 'gs-1', sessionId: 1, user: 'a', tenant: 't', desktop: 't/d', source: 's', transport: 'tcp', openedAt: 2_000, lastInputAt: 2_000, upstream: 'u', policy: '', migrating: false, seamlessMigrations: 0, fallbackMigrations: 2, channels: [] };
     expect(auditLine({ info, endedAt: 1_000, reason: 'r', bytesToClient: 0, bytesToGuest: 0 })).toMatchObject({ durationMs: 0, migrations: { seamless: 0, fallback: 2 } });
+  });
+
+  describe('stream entries (the Redis audit stream; XADD/XREVRANGE are in services/api redis-audit smoke test)', () => {
+    const line: AuditLine = {
+      session: 'gs-1', sessionId: 9, user: 'alice', tenant: 'acme', desktop: 'acme/vd-1', policy: '', source: '192.0.2.9', transport: 'tcp',
+      upstream: '10.0.0.7:5901', openedAt: '2026-11-25T10:00:00.000Z', endedAt: '2026-11-25T10:01:00.000Z', durationMs: 60_000,
+      bytesToClient: 1, bytesToGuest: 2, reason: 'client closed', migrations: { seamless: 0, fallback: 1 },
+    };
+
+    it('writes the filter fields flat and the whole line as JSON, and reads it back unchanged', () => {
+      const fields = auditStreamFields(line);
+      expect(Object.fromEntries(entryFields(fields))).toMatchObject({ v: AUDIT_STREAM_VERSION, tenant: 'acme', user: 'alice', desktop: 'acme/vd-1' });
+      expect(parseAuditStreamEntry(fields)).toEqual(line);
+      expect(auditStreamKey()).toBe('deskplane:gateway:audit');
+      expect(auditStreamKey('deskplane-local:gateway')).toBe('deskplane-local:gateway:audit');
+    });
+
+    it('skips entries of another version or with a damaged line instead of guessing', () => {
+      const withField = (name: string, value: string): string[] => {
+        const m = entryFields(auditStreamFields(line));
+        m.set(name, value);
+        return [...m].flat();
+      };
+      expect(parseAuditStreamEntry(withField('v', '2'))).toBeUndefined();
+      expect(parseAuditStreamEntry(withField('line', '{"session":'))).toBeUndefined();
+      expect(parseAuditStreamEntry(withField('line', 'null'))).toBeUndefined();
+      expect(parseAuditStreamEntry(withField('line', JSON.stringify({ ...line, user: 7 })))).toBeUndefined();
+      expect(parseAuditStreamEntry([])).toBeUndefined();
+      // An odd trailing name without a value is ignored, the rest still reads.
+      expect(parseAuditStreamEntry([...auditStreamFields(line), 'dangling'])).toEqual(line);
+    });
   });
 });

@@ -43,7 +43,7 @@ export type { MigrationReadiness } from './session-router';
 export type { MigrationControl } from './admin/types';
 export { startAdminServer, GatewayAdminClient, type AdminServer } from './admin';
 export { GatewayMetrics, startMetricsServer, type LinkObserver } from './metrics';
-export { attachAudit } from './audit';
+export { attachAudit, RedisAuditStream, auditStreamKey, parseAuditStreamEntry, AUDIT_STREAM_MAXLEN, type AuditLine } from './audit';
 export { RedisTicketStore, ticketKeyFromEnv, TICKET_KEY_ENV } from './tickets-redis';
 export { CapsProber, probeCaps, PROBED_CHANNEL_TYPES } from './caps-probe';
 export { upstreamKey } from './caps-book';

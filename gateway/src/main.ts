@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { EmbeddedStore, KubernetesStore, type ResourceStore } from '@deskplane/resource-store';
 import { startAdminServer, type AdminServer } from './admin';
-import { attachAudit } from './audit';
+import { attachAudit, RedisAuditStream } from './audit';
 import { CapsBook } from './caps-book';
 import { CapsProber } from './caps-probe';
 import { ConfigError, parseConfig, type GatewayConfig, type TlsPair } from './config';
@@ -50,12 +50,17 @@ async function run(config: GatewayConfig, log: Logger): Promise<(signal: string)
     const wsTls = frontTls(config.websocket?.tls, 'WS_TLS');
 
     let redis: Redis | undefined;
+    let auditStream: RedisAuditStream | undefined;
     let tickets: TicketStore;
     if (config.tickets.kind === 'redis') {
       const r = (redis = new Redis(config.tickets.url, { maxRetriesPerRequest: 2, lazyConnect: true }));
       closers.add('redis', () => void r.disconnect());
       await r.connect();
       tickets = new RedisTicketStore({ redis: r, key: config.tickets.key, previousKeys: config.tickets.previousKeys, ...(config.tickets.prefix !== undefined && { prefix: config.tickets.prefix }) });
+      // Same Redis and prefix as the tickets. Flushed after the gateway closes (closers run last
+      // first) and before Redis disconnects, so sessions the stop ends still reach the stream.
+      const stream = (auditStream = new RedisAuditStream(r, { ...(config.tickets.prefix !== undefined && { prefix: config.tickets.prefix }), log: glog }));
+      closers.add('audit stream', () => stream.flush());
     } else {
       tickets = new MemoryTicketStore();
     }
@@ -105,6 +110,7 @@ async function run(config: GatewayConfig, log: Logger): Promise<(signal: string)
     metrics.readFrom(gw.sessions);
     // Never detached: sessions the stop closes still get their audit line.
     attachAudit(gw.sessions, glog);
+    auditStream?.attach(gw.sessions);
 
     let admin: AdminServer | undefined;
     if (config.admin) {

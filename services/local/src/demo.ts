@@ -1,4 +1,4 @@
-import { API_VERSION } from '@deskplane/api';
+import { API_VERSION, kindByName } from '@deskplane/api';
 import type { KubeObject } from '@deskplane/resource-store';
 
 /** The demo tenant's namespace and what the local run creates in it on first start. */
@@ -14,12 +14,30 @@ export function demoTemplate(): KubeObject {
   };
 }
 
+/** The demo user's name: owner of the demo desktop, and the IdP user (identity.ts). */
+export const DEMO_USER = 'demo';
+
+/**
+ * The demo tenant as an object, once the API defines a `Tenant` kind (undefined before):
+ * its scope decides where it lives, its schema's defaults fill the spec.
+ */
+export function demoTenant(): KubeObject | undefined {
+  const def = kindByName('Tenant');
+  if (!def) return undefined;
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Tenant',
+    metadata: { name: DEMO_NAMESPACE, ...(def.info.namespaced && { namespace: DEMO_NAMESPACE }), labels: { 'deskplane.io/local': 'true' } },
+    spec: {},
+  };
+}
+
 export function demoDesktop(): KubeObject {
   return {
     apiVersion: API_VERSION,
     kind: 'VirtualDesktop',
     metadata: { name: 'demo-desktop', namespace: DEMO_NAMESPACE },
-    spec: { templateRef: { name: 'busybox' }, owner: 'demo' },
+    spec: { templateRef: { name: 'busybox' }, owner: DEMO_USER },
   };
 }
 

@@ -1,29 +1,67 @@
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kindByName } from '@deskplane/api';
 import { Manager, GrpcHostAgentProbe, configFromEnv as operatorConfig, createLogger, openJobQueue, openStore, RESOURCE_TYPES } from '@deskplane/desktop-operator';
 import { parseConfig, startHostAgent, type RunningHostAgent } from '@deskplane/host-agent';
-import { configFromEnv as orchestratorConfig, startOrchestrator, type RunningOrchestrator } from '@deskplane/orchestrator';
-import { AlreadyExistsError, retryOnConflict, type KubeObject, type ResourceStore } from '@deskplane/resource-store';
+import { configFromEnv as orchestratorConfig, startOrchestrator } from '@deskplane/orchestrator';
+import { AlreadyExistsError, retryOnConflict, type KubeObject, type ResourceStore, type ResourceType } from '@deskplane/resource-store';
 import type { TestbedState } from '@deskplane/testbed';
-import { DEMO_GOLDEN_IMAGE, demoDesktop, demoTemplate, localHost } from './demo';
+import { Redis } from 'ioredis';
+import { DEMO_GOLDEN_IMAGE, demoDesktop, demoTemplate, demoTenant, localHost } from './demo';
+import { startLocalGateway, type Address, type LocalGateway } from './gateway';
+import { ensureDemoIdentity, type DemoIdentity } from './identity';
+
+/** What the API (services/api) gets to run inside the local run. */
+export interface LocalApiContext {
+  store: ResourceStore;
+  redis: Redis;
+  /** Key prefix of everything the local run keeps in Redis (queues `<prefix>`, gateway `<prefix>:gateway`). */
+  redisPrefix: string;
+  gateway: LocalGateway;
+  identity: DemoIdentity;
+  dataDir: string;
+  log: (msg: string) => void;
+}
+
+/** Starts the API once everything else runs; its URL is printed with the credentials. */
+export type LocalApiHook = (ctx: LocalApiContext) => Promise<{ url: string; close(): Promise<void> }>;
 
 export interface LocalOptions {
   testbed: TestbedState;
-  /** Store journal, guest disks and golden images: kept across restarts. */
+  /** Store journal, guest disks, golden images, demo credentials, logs: kept across restarts. */
   dataDir: string;
   log?: (msg: string) => void;
+  /** Gateway addresses. Defaults: SPICE 127.0.0.1:5930, CONNECT 127.0.0.1:5931 (false: off), admin 127.0.0.1 on a free port. */
+  gateway?: { listen?: Address; connectListen?: Address | false; adminListen?: Address };
+  /** Redis key prefix. Default `deskplane-local`. */
+  redisPrefix?: string;
+  /** Orchestrator drift repair; default its own (or DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS). 0 = off. */
+  driftIntervalMs?: number;
+  api?: LocalApiHook;
 }
 
 export interface RunningLocal {
   store: ResourceStore;
   agents: RunningHostAgent[];
+  /** The gateway, its ticket store, addresses, `upstreamOf` and `mintTicket` (for the API). */
+  gateway: LocalGateway;
+  identity: DemoIdentity;
+  redis: Redis;
+  redisPrefix: string;
+  /** Set when an API hook ran. */
+  apiUrl?: string;
   close(): Promise<void>;
 }
 
+export const DEFAULT_GATEWAY_LISTEN: Address = { host: '127.0.0.1', port: 5930 };
+export const DEFAULT_CONNECT_LISTEN: Address = { host: '127.0.0.1', port: 5931 };
+
 /**
  * Every part in one process on the embedded store (which lives in this process, so the
- * operator and the orchestrator share it): one host agent per testbed host, the operator,
- * the orchestrator, and on first start a demo template and desktop.
+ * operator, the orchestrator, the gateway and the API share it): one host agent per testbed
+ * host, the operator, the gateway, the orchestrator with the gateway's migration hooks, the
+ * demo users, and on first start a demo template and desktop. Whatever started is stopped
+ * again if a later part fails.
  */
 export async function startLocal(o: LocalOptions): Promise<RunningLocal> {
   const say = o.log ?? (() => undefined);
@@ -31,16 +69,27 @@ export async function startLocal(o: LocalOptions): Promise<RunningLocal> {
   if (!testbed.redis || !testbed.guestImage || testbed.hosts.length === 0) {
     throw new Error('the local run needs the testbed with Redis, a guest image and at least one host ("testbed up")');
   }
-  const storageDir = join(dataDir, 'storage');
-  const goldenImagesDir = join(dataDir, 'images');
-  prepareGoldenImages(goldenImagesDir, testbed);
-  mkdirSync(storageDir, { recursive: true });
+  const prefix = o.redisPrefix ?? 'deskplane-local';
+  const closers: { name: string; close: () => Promise<void> | void }[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const c of closers.splice(0).reverse()) {
+      await Promise.resolve()
+        .then(c.close)
+        .catch((err: unknown) => say(`stopping ${c.name} failed: ${(err as Error).message}`));
+    }
+  };
+  try {
+    const identity = await ensureDemoIdentity(dataDir);
+    if (identity.written.length > 0) say(`wrote the demo users ${identity.written.join(', ')} to ${identity.usersFile}`);
+    const storageDir = join(dataDir, 'storage');
+    const goldenImagesDir = join(dataDir, 'images');
+    prepareGoldenImages(goldenImagesDir, testbed);
+    mkdirSync(storageDir, { recursive: true });
 
-  const agents: RunningHostAgent[] = [];
-  for (const h of testbed.hosts) {
-    const base = parseConfig({}, { DESKPLANE_HOST_AGENT_CONSOLE_ADDRESS: h.address });
-    agents.push(
-      await startHostAgent({
+    const agents: RunningHostAgent[] = [];
+    for (const h of testbed.hosts) {
+      const base = parseConfig({}, { DESKPLANE_HOST_AGENT_CONSOLE_ADDRESS: h.address });
+      const agent = await startHostAgent({
         ...base,
         hostName: h.name,
         listen: { host: '127.0.0.1', port: 0 },
@@ -51,55 +100,91 @@ export async function startLocal(o: LocalOptions): Promise<RunningLocal> {
         goldenImagesDir,
         assumeSharedStorage: true,
         logLevel: 'warn',
-      }),
-    );
+      });
+      agents.push(agent);
+      closers.push({ name: `host agent ${h.name}`, close: () => agent.close() });
+    }
+
+    const drift = o.driftIntervalMs ?? process.env.DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS;
+    const env = {
+      DESKPLANE_OPERATOR_BACKEND: 'embedded',
+      DESKPLANE_OPERATOR_DATA_DIR: join(dataDir, 'store'),
+      DESKPLANE_OPERATOR_REDIS_URL: testbed.redis.url,
+      DESKPLANE_OPERATOR_QUEUE_PREFIX: prefix,
+      DESKPLANE_OPERATOR_METRICS_LISTEN: 'off',
+      DESKPLANE_OPERATOR_HEARTBEAT_INTERVAL_MS: '2000',
+      DESKPLANE_OPERATOR_LOG_LEVEL: 'warn',
+      DESKPLANE_ORCHESTRATOR_BACKEND: 'embedded',
+      DESKPLANE_ORCHESTRATOR_DATA_DIR: join(dataDir, 'store'),
+      DESKPLANE_ORCHESTRATOR_REDIS_URL: testbed.redis.url,
+      DESKPLANE_ORCHESTRATOR_QUEUE_PREFIX: prefix,
+      DESKPLANE_ORCHESTRATOR_METRICS_LISTEN: 'off',
+      DESKPLANE_ORCHESTRATOR_LOG_LEVEL: 'warn',
+      // Drift repair recreates the demo guest after a restart of the testbed; tests that
+      // share hosts with other runs turn it off.
+      ...(drift !== undefined ? { DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS: String(drift) } : {}),
+    };
+    const opConfig = operatorConfig(env);
+    const store = openStore(opConfig.backend, 'local');
+    closers.push({ name: 'store', close: () => store.close() });
+    for (const [i, a] of agents.entries()) await upsert(store, localHost(testbed.hosts[i]!.name, `127.0.0.1:${a.port}`));
+
+    const redis = new Redis(testbed.redis.url, { maxRetriesPerRequest: 2, lazyConnect: true });
+    closers.push({ name: 'redis', close: () => void redis.disconnect() });
+    await redis.connect();
+
+    const g = o.gateway ?? {};
+    const connectListen = g.connectListen === false ? undefined : (g.connectListen ?? DEFAULT_CONNECT_LISTEN);
+    const gateway = await startLocalGateway({
+      store,
+      redis,
+      prefix: `${prefix}:gateway`,
+      listen: g.listen ?? DEFAULT_GATEWAY_LISTEN,
+      ...(connectListen && { connectListen }),
+      ...(g.adminListen && { adminListen: g.adminListen }),
+      logFile: join(dataDir, 'logs', 'gateway.log'),
+    });
+    closers.push({ name: 'gateway', close: () => gateway.close() });
+
+    const jobs = openJobQueue(opConfig.redisUrl, opConfig.queuePrefix);
+    closers.push({ name: 'job queue', close: () => jobs.close() });
+    const probe = new GrpcHostAgentProbe();
+    closers.push({ name: 'host probe', close: () => probe.close() });
+    const manager = new Manager({ store, jobs, probe, config: opConfig, log: createLogger({ level: opConfig.logLevel }) });
+    await manager.start();
+    closers.push({ name: 'operator', close: () => manager.stop() });
+    // In-process hooks: a migration holds its bandwidth until the gateway has the clients on the destination.
+    const orchestrator = await startOrchestrator({ config: orchestratorConfig(env, 'local'), store, hooks: gateway.hooks });
+    closers.push({ name: 'orchestrator', close: () => orchestrator.close() });
+
+    const tenant = demoTenant();
+    for (const obj of [...(tenant ? [tenant] : []), demoTemplate(), demoDesktop()]) {
+      const created = await createIfMissing(store, obj).catch((err: unknown) => {
+        // The Tenant kind is new: a spec its schema refuses is reported, not fatal to the demo.
+        if (obj.kind !== 'Tenant') throw err;
+        say(`could not create the demo Tenant: ${(err as Error).message}`);
+        return false;
+      });
+      if (created) say(`created ${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}`);
+    }
+
+    const api = o.api && (await o.api({ store, redis, redisPrefix: prefix, gateway, identity, dataDir, log: say }));
+    if (api) closers.push({ name: 'API', close: () => api.close() });
+
+    return {
+      store,
+      agents,
+      gateway,
+      identity,
+      redis,
+      redisPrefix: prefix,
+      ...(api && { apiUrl: api.url }),
+      close: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
   }
-
-  const env = {
-    DESKPLANE_OPERATOR_BACKEND: 'embedded',
-    DESKPLANE_OPERATOR_DATA_DIR: join(dataDir, 'store'),
-    DESKPLANE_OPERATOR_REDIS_URL: testbed.redis.url,
-    DESKPLANE_OPERATOR_QUEUE_PREFIX: 'deskplane-local',
-    DESKPLANE_OPERATOR_METRICS_LISTEN: 'off',
-    DESKPLANE_OPERATOR_HEARTBEAT_INTERVAL_MS: '2000',
-    DESKPLANE_OPERATOR_LOG_LEVEL: 'warn',
-    DESKPLANE_ORCHESTRATOR_BACKEND: 'embedded',
-    DESKPLANE_ORCHESTRATOR_DATA_DIR: join(dataDir, 'store'),
-    DESKPLANE_ORCHESTRATOR_REDIS_URL: testbed.redis.url,
-    DESKPLANE_ORCHESTRATOR_QUEUE_PREFIX: 'deskplane-local',
-    DESKPLANE_ORCHESTRATOR_METRICS_LISTEN: 'off',
-    DESKPLANE_ORCHESTRATOR_LOG_LEVEL: 'warn',
-    // Drift repair recreates the demo guest after a restart of the testbed; tests that
-    // share hosts with other runs turn it off.
-    ...(process.env.DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS ? { DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS: process.env.DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS } : {}),
-  };
-  const opConfig = operatorConfig(env);
-  const store = openStore(opConfig.backend, 'local');
-  for (const [i, a] of agents.entries()) await upsert(store, localHost(testbed.hosts[i]!.name, `127.0.0.1:${a.port}`));
-
-  const jobs = openJobQueue(opConfig.redisUrl, opConfig.queuePrefix);
-  const probe = new GrpcHostAgentProbe();
-  const manager = new Manager({ store, jobs, probe, config: opConfig, log: createLogger({ level: opConfig.logLevel }) });
-  await manager.start();
-  const orchestrator: RunningOrchestrator = await startOrchestrator({ config: orchestratorConfig(env, 'local'), store });
-
-  for (const obj of [demoTemplate(), demoDesktop()]) {
-    const created = await createIfMissing(store, obj);
-    if (created) say(`created ${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`);
-  }
-
-  return {
-    store,
-    agents,
-    async close() {
-      await orchestrator.close();
-      await manager.stop();
-      probe.close();
-      await jobs.close();
-      for (const a of agents) await a.close();
-      await store.close();
-    },
-  };
 }
 
 function prepareGoldenImages(dir: string, tb: TestbedState): void {
@@ -113,8 +198,8 @@ function prepareGoldenImages(dir: string, tb: TestbedState): void {
   );
 }
 
-function typeOf(kind: string) {
-  const t = Object.values(RESOURCE_TYPES).find((r) => r.kind === kind);
+function typeOf(kind: string): ResourceType {
+  const t = Object.values(RESOURCE_TYPES).find((r) => r.kind === kind) ?? kindByName(kind)?.info;
   if (!t) throw new Error(`unknown kind ${kind}`);
   return t;
 }

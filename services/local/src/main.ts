@@ -1,7 +1,9 @@
 import { RESOURCE_TYPES } from '@deskplane/desktop-operator';
 import type { ResourceStore } from '@deskplane/resource-store';
 import { loadState } from '@deskplane/testbed';
-import { startLocal } from './local';
+import { banner } from './banner';
+import { DEFAULT_CONNECT_LISTEN, DEFAULT_GATEWAY_LISTEN, startLocal } from './local';
+import type { Address } from './gateway';
 import { statusTable } from './status';
 
 /**
@@ -11,8 +13,23 @@ import { statusTable } from './status';
 async function main(): Promise<void> {
   const dataDir = process.env.DESKPLANE_LOCAL_DIR ?? '/var/lib/deskplane/local';
   const say = (m: string): void => void process.stdout.write(`${m}\n`);
-  const local = await startLocal({ testbed: loadState(), dataDir, log: say });
-  say(`Deskplane is running (data in ${dataDir}). Ctrl-C stops it.\n`);
+  const gateway = {
+    listen: address('DESKPLANE_LOCAL_GATEWAY_LISTEN', DEFAULT_GATEWAY_LISTEN),
+    connectListen: process.env.DESKPLANE_LOCAL_GATEWAY_CONNECT_LISTEN === 'off' ? (false as const) : address('DESKPLANE_LOCAL_GATEWAY_CONNECT_LISTEN', DEFAULT_CONNECT_LISTEN),
+  };
+  // Listening from the start: a Ctrl-C while starting stops what started, cleanly, once it is up.
+  const stopped = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const redisPrefix = process.env.DESKPLANE_LOCAL_REDIS_PREFIX || undefined;
+  const local = await startLocal({ testbed: loadState(), dataDir, log: say, gateway, ...(redisPrefix && { redisPrefix }) }).catch((err: Error) => {
+    if (/EADDRINUSE/.test(err.message)) {
+      throw new Error(`${err.message}\nAnother program uses the gateway's port: set DESKPLANE_LOCAL_GATEWAY_LISTEN / DESKPLANE_LOCAL_GATEWAY_CONNECT_LISTEN (host:port, port 0 = any free one).`);
+    }
+    throw err;
+  });
+  say(banner(local, dataDir));
   let last = '';
   const show = async (): Promise<void> => {
     const table = await statusTable(local.store);
@@ -23,19 +40,25 @@ async function main(): Promise<void> {
   await show();
   if (process.env.DESKPLANE_LOCAL_EXIT_WHEN_RUNNING) {
     // For scripts and tests: wait until every desktop runs, print, exit.
-    await waitForRunning(local.store);
+    await Promise.race([waitForRunning(local.store), stopped]);
     await show();
     clearInterval(timer);
     await local.close();
     return;
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopped;
   clearInterval(timer);
   say('stopping…');
   await local.close();
+}
+
+/** host:port from the environment; port 0 = a free one. */
+function address(variable: string, fallback: Address): Address {
+  const v = process.env[variable];
+  if (v === undefined || v === '') return fallback;
+  const m = /^([^:\s]+|\[[0-9a-fA-F:.]+\]):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) > 65_535) throw new Error(`${variable} must be host:port (e.g. 127.0.0.1:5930), got "${v}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
 async function waitForRunning(store: ResourceStore): Promise<void> {
