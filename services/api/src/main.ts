@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+import { createInterface } from 'node:readline';
+import { hashPassword } from './auth/passwords';
+import { ConfigError, parseConfig } from './config';
+import { createApiApp } from './http/app';
+import { createApiLogger } from './http/observability';
+
+/**
+ * `deskplane-api` starts the API from DESKPLANE_API_* variables (exit 2 naming the variable
+ * when one is wrong); SIGTERM / SIGINT stop it cleanly.
+ * `deskplane-api hash-password` reads a password from stdin and prints its scrypt hash for
+ * the users file.
+ */
+
+async function readPassword(): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
+  if (process.stdin.isTTY) {
+    process.stderr.write('Password: ');
+    // Echo off: the typed characters are not written back to the terminal.
+    (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
+  }
+  const line = await new Promise<string>((resolve) => {
+    rl.once('line', resolve);
+    rl.once('close', () => resolve(''));
+  });
+  rl.close();
+  if (process.stdin.isTTY) process.stderr.write('\n');
+  return line;
+}
+
+async function hashPasswordCommand(): Promise<number> {
+  const password = await readPassword();
+  if (!password) {
+    process.stderr.write('hash-password: no password on stdin (e.g. printf %s "secret" | deskplane-api hash-password)\n');
+    return 2;
+  }
+  process.stdout.write(`${await hashPassword(password)}\n`);
+  return 0;
+}
+
+async function serve(): Promise<number> {
+  let config;
+  try {
+    config = parseConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`deskplane-api: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createApiLogger(config.logLevel);
+  const api = await createApiApp({ logger }, config);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info({ event: 'api.stopping', signal }, 'api.stopping');
+      void api.close().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'close failed');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return 0;
+}
+
+const command = process.argv[2];
+const run = command === 'hash-password' ? hashPasswordCommand : command === undefined ? serve : undefined;
+if (!run) {
+  process.stderr.write(`deskplane-api: unknown command "${command}" (commands: hash-password; none = serve)\n`);
+  process.exitCode = 2;
+} else {
+  run().then(
+    (code) => (process.exitCode = code),
+    (err: unknown) => {
+      process.stderr.write(`deskplane-api: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
