@@ -46,6 +46,45 @@ export interface ApiConfig {
     clockToleranceSeconds: number;
   };
   loginRateLimit: { perIpPerMinute: number; failuresPerUserPerMinute: number };
+  /** What the routes work on: store, gateway, Redis (wiring.ts builds them; it names what is missing). */
+  platform: PlatformConfig;
+}
+
+/**
+ * The parts behind the routes. All optional here so that an app without domain routes (tests
+ * of the foundation) needs none of them; buildApi (wiring.ts) refuses to start without what
+ * it cannot replace, naming the variable.
+ */
+export interface PlatformConfig {
+  /** Kubeconfig of the cluster holding the desktops; unset = in-cluster, $KUBECONFIG or ~/.kube. */
+  kubeconfig?: string;
+  /** Namespace of the templates every tenant may use; null = none. */
+  sharedTemplatesNamespace: string | null;
+  gateway: {
+    /** host:port of the gateway's admin gRPC API (tickets, sessions). */
+    adminAddress?: string;
+    /** Mutual TLS to the admin API: CA of the gateway's certificate, this client's certificate and key. */
+    adminTls?: { caFile: string; certFile: string; keyFile: string };
+    /** What `.vv` files name: the gateway's public host and SPICE port. */
+    host?: string;
+    port: number;
+    tlsPort?: number;
+    /** PEM file of the CA behind the TLS port's certificate (goes into `.vv` files). */
+    caFile?: string;
+    hostSubject?: string;
+    /** `proxy=` of `.vv` files: the gateway's HTTP CONNECT front, http://host:port. */
+    proxy?: string;
+  };
+  /** Base URL of the browser console; unset = browser consoles are off. */
+  browserConsoleUrl?: string;
+  ticketTtlSeconds: number;
+  consolesPerUserPerMinute: number;
+  /** Redis of the work queues and of the gateway's audit stream; unset = no queue statistics, no session audit. */
+  redisUrl?: string;
+  /** BullMQ prefix of the operator's and orchestrator's queues. */
+  queuePrefix: string;
+  /** The gateway's Redis key prefix (its TICKET_PREFIX): its audit stream is `<prefix>:audit`. */
+  auditPrefix: string;
 }
 
 /** Thrown when the configuration is unusable; the message names the variable. */
@@ -89,6 +128,50 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       perIpPerMinute: r.integer('LOGIN_PER_IP_PER_MINUTE', 1, 100_000) ?? 20,
       failuresPerUserPerMinute: r.integer('LOGIN_FAILURES_PER_USER_PER_MINUTE', 1, 100_000) ?? 5,
     },
+    platform: platformConfig(r),
+  };
+}
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):\d{1,5}$/;
+const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function platformConfig(r: Reader): PlatformConfig {
+  const admin = r.string('GATEWAY_ADMIN');
+  if (admin !== undefined && !HOST_PORT.test(admin)) throw new ConfigError(`${PREFIX}GATEWAY_ADMIN`, `must be host:port of the gateway's admin API, got "${admin}"`);
+  const tlsParts = { caFile: r.string('GATEWAY_ADMIN_CA'), certFile: r.string('GATEWAY_ADMIN_CERT'), keyFile: r.string('GATEWAY_ADMIN_KEY') };
+  const given = Object.values(tlsParts).filter((v) => v !== undefined).length;
+  if (given !== 0 && given !== 3) throw new ConfigError(`${PREFIX}GATEWAY_ADMIN_CA`, `${PREFIX}GATEWAY_ADMIN_CA, _CERT and _KEY go together (mutual TLS to the admin API)`);
+  const shared = r.string('SHARED_TEMPLATES_NAMESPACE');
+  if (shared !== undefined && shared !== 'none' && !LABEL.test(shared)) throw new ConfigError(`${PREFIX}SHARED_TEMPLATES_NAMESPACE`, `must be a namespace name, or "none", got "${shared}"`);
+  const proxy = r.string('GATEWAY_PROXY');
+  if (proxy !== undefined && !/^https?:\/\/[^\s/]+\/?$/i.test(proxy)) throw new ConfigError(`${PREFIX}GATEWAY_PROXY`, `must be http://host:port (the gateway's CONNECT front), got "${proxy}"`);
+  const redisUrl = r.string('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new ConfigError(`${PREFIX}REDIS_URL`, `must be redis://host:port (or rediss://), got "${redisUrl}"`);
+  const host = r.string('GATEWAY_HOST');
+  const port = r.integer('GATEWAY_PORT', 1, 65_535);
+  const tlsPort = r.integer('GATEWAY_TLS_PORT', 1, 65_535);
+  const caFile = r.string('GATEWAY_CA');
+  const hostSubject = r.string('GATEWAY_HOST_SUBJECT');
+  const browser = r.url('BROWSER_CONSOLE_URL');
+  return {
+    ...(r.string('KUBECONFIG') !== undefined && { kubeconfig: r.string('KUBECONFIG') }),
+    sharedTemplatesNamespace: shared === 'none' ? null : (shared ?? 'deskplane-system'),
+    gateway: {
+      ...(admin !== undefined && { adminAddress: admin }),
+      ...(given === 3 && { adminTls: tlsParts as { caFile: string; certFile: string; keyFile: string } }),
+      ...(host !== undefined && { host }),
+      port: port ?? 5900,
+      ...(tlsPort !== undefined && { tlsPort }),
+      ...(caFile !== undefined && { caFile }),
+      ...(hostSubject !== undefined && { hostSubject }),
+      ...(proxy !== undefined && { proxy }),
+    },
+    ...(browser !== undefined && { browserConsoleUrl: browser }),
+    ticketTtlSeconds: r.integer('TICKET_TTL_S', 5, 3600) ?? 60,
+    consolesPerUserPerMinute: r.integer('CONSOLE_PER_USER_PER_MINUTE', 1, 100_000) ?? 10,
+    ...(redisUrl !== undefined && { redisUrl }),
+    queuePrefix: r.string('QUEUE_PREFIX') ?? 'deskplane',
+    auditPrefix: r.string('AUDIT_PREFIX') ?? 'deskplane:gateway',
   };
 }
 

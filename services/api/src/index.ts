@@ -2,12 +2,14 @@
  * @deskplane/api-server — the Deskplane REST API (NestJS on Fastify).
  *
  * @example
- * import { createApiApp, parseConfig } from '@deskplane/api-server';
+ * import { EmbeddedStore } from '@deskplane/resource-store';
+ * import { apiSchemas, InProcessGatewayAccess, parseConfig, startApi } from '@deskplane/api-server';
  *
- * const config = parseConfig({ DESKPLANE_API_USERS_FILE: './users.json', DESKPLANE_API_LISTEN: '127.0.0.1:0' });
- * const api = await createApiApp({ readiness: [] }, config, { controllers: [] });
+ * const config = parseConfig({ DESKPLANE_API_USERS_FILE: './users.json', DESKPLANE_API_LISTEN: '127.0.0.1:0', DESKPLANE_API_GATEWAY_HOST: '127.0.0.1' });
+ * const store = new EmbeddedStore({ schemas: apiSchemas() });
+ * const api = await startApi({ config, store, gateway: new InProcessGatewayAccess({ gateway, tickets }) });
  * const token = await api.testToken({ user: 'alice', tenant: 'team-a' });
- * const me = await fetch(`${api.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+ * const desktops = await fetch(`${api.url}/desktops`, { headers: { authorization: `Bearer ${token}` } });
  * await api.close();
  */
 export { createApiApp, type ApiApp, type ApiAppOptions } from './http/app';
@@ -27,3 +29,28 @@ export { TokenVerifier, oidcIssuer, type TrustedIssuer, type ClaimMapping } from
 export { testToken, testCaller, type CallerInit } from './auth/test-token';
 export type { Caller, Role } from './domain/caller';
 export { ApiError, BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooManyRequests } from './domain/errors';
+export { buildApi, startApi, CombinedAuditReader, sessionAuditEntry, type BuildApiOptions, type BuiltApi } from './wiring';
+export { DOMAIN_CONTROLLERS, DesktopsController, ConsolesController, TenantController, OpsController, TenantPolicies, type DomainDeps, type PolicyView } from './http/controllers';
+export type { PlatformConfig } from './config';
+export {
+  apiSchemas,
+  API_RESOURCE_TYPES,
+  Desktops,
+  Templates,
+  Tenants,
+  Consoles,
+  Sessions,
+  Ops,
+  InProcessGatewayAccess,
+  GrpcGatewayAccess,
+  MemoryAuditLog,
+  BullQueueStats,
+  Unavailable,
+  type GatewayAccess,
+  type ConsoleConfig,
+  type DesktopView,
+  type DesktopEvent,
+  type AuditEntry,
+  type AuditReader,
+} from './domain';
+export { RedisAuditReader, type AuditRecord } from './audit/redis-audit';

@@ -2,12 +2,13 @@
 import { createInterface } from 'node:readline';
 import { hashPassword } from './auth/passwords';
 import { ConfigError, parseConfig } from './config';
-import { createApiApp } from './http/app';
 import { createApiLogger } from './http/observability';
+import { startApi } from './wiring';
 
 /**
- * `deskplane-api` starts the API from DESKPLANE_API_* variables (exit 2 naming the variable
- * when one is wrong); SIGTERM / SIGINT stop it cleanly.
+ * `deskplane-api` starts the API from DESKPLANE_API_* variables — the store (kubeconfig), the
+ * gateway's admin API, Redis (wiring.ts) — exiting 2 naming the variable when one is wrong or
+ * missing; SIGTERM / SIGINT stop it cleanly.
  * `deskplane-api hash-password` reads a password from stdin and prints its scrypt hash for
  * the users file.
  */
@@ -39,18 +40,20 @@ async function hashPasswordCommand(): Promise<number> {
 }
 
 async function serve(): Promise<number> {
-  let config;
+  let api;
+  let logger;
   try {
-    config = parseConfig();
+    const config = parseConfig();
+    logger = createApiLogger(config.logLevel);
+    api = await startApi({ config, logger });
   } catch (err) {
+    // Settings parseConfig cannot judge alone (a gateway, a CA file) are refused by buildApi, also naming the variable.
     if (err instanceof ConfigError) {
       process.stderr.write(`deskplane-api: ${err.message}\n`);
       return 2;
     }
     throw err;
   }
-  const logger = createApiLogger(config.logLevel);
-  const api = await createApiApp({ logger }, config);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ event: 'api.stopping', signal }, 'api.stopping');

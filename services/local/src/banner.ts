@@ -10,7 +10,7 @@ export function banner(local: Pick<RunningLocal, 'gateway' | 'identity' | 'apiUr
   const width = Math.max(...local.identity.credentials.map((c) => c.username.length));
   return [
     'Deskplane is running. Ctrl-C stops it.',
-    `  API        ${local.apiUrl ?? '(not started: the API is not wired into the local run yet)'}`,
+    `  API        ${local.apiUrl ? `${local.apiUrl}  (OpenAPI ${local.apiUrl}/docs; log ${dataDir}/logs/api.log)` : '(off: DESKPLANE_LOCAL_API_LISTEN=off)'}`,
     `  gateway    spice://${g.host}:${g.port}${g.connectPort !== undefined ? `  (HTTP CONNECT proxy ${g.host}:${g.connectPort})` : ''}  admin ${g.adminAddress}`,
     `  data       ${dataDir}  (gateway log: ${dataDir}/logs/gateway.log)`,
     '  demo users (tenant demo):',

@@ -73,6 +73,8 @@ export interface LocalGateway {
   upstreamOf(namespace: string, name: string): Promise<UpstreamTarget>;
   /** Mints like the admin API's MintTicket: learns the guest's link capabilities first. */
   mintTicket(req: MintRequest): Promise<{ ticket: string; ticketHash: string; expiresAt: number }>;
+  /** Learns a guest's link capabilities once (what mintTicket does first); for the API's InProcessGatewayAccess. */
+  ensureCaps(target: UpstreamTarget): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -174,6 +176,7 @@ export async function startLocalGateway(o: LocalGatewayOptions): Promise<LocalGa
         await prober.ensure(req.upstream);
         return tickets.mint(req);
       },
+      ensureCaps: (target) => prober.ensure(target),
       close: closeAll,
     };
   } catch (err) {

@@ -22,6 +22,7 @@ export {
 } from './local';
 export { startLocalGateway, type LocalGateway, type LocalGatewayOptions, type Address } from './gateway';
 export { ensureDemoIdentity, hashPassword, verifyPassword, randomPassword, DEMO_USERS, SCRYPT_DEFAULTS, type DemoIdentity, type IdpUser, type IdpUsersFile, type DemoRole } from './identity';
+export { localApi, localApiEnv, DEFAULT_API_LISTEN } from './api';
 export { banner } from './banner';
 export { statusTable } from './status';
 export * from './demo';

@@ -35,7 +35,7 @@ export interface LocalOptions {
   gateway?: { listen?: Address; connectListen?: Address | false; adminListen?: Address };
   /** Redis key prefix. Default `deskplane-local`. */
   redisPrefix?: string;
-  /** Orchestrator drift repair; default its own (or DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS). 0 = off. */
+  /** Orchestrator drift repair; default DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS, else LOCAL_DRIFT_INTERVAL_MS. 0 = off. */
   driftIntervalMs?: number;
   api?: LocalApiHook;
 }
@@ -55,6 +55,8 @@ export interface RunningLocal {
 
 export const DEFAULT_GATEWAY_LISTEN: Address = { host: '127.0.0.1', port: 5930 };
 export const DEFAULT_CONNECT_LISTEN: Address = { host: '127.0.0.1', port: 5931 };
+/** Orchestrator drift-repair interval of the local run (its own default is 30 s). */
+export const LOCAL_DRIFT_INTERVAL_MS = 5_000;
 
 /**
  * Every part in one process on the embedded store (which lives in this process, so the
@@ -105,7 +107,9 @@ export async function startLocal(o: LocalOptions): Promise<RunningLocal> {
       closers.push({ name: `host agent ${h.name}`, close: () => agent.close() });
     }
 
-    const drift = o.driftIntervalMs ?? process.env.DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS;
+    // 5 s, not the orchestrator's 30 s: every restart of the local run starts fresh libvirt
+    // hosts, so every desktop's guest is missing until a drift pass recreates it.
+    const drift = o.driftIntervalMs ?? process.env.DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS ?? LOCAL_DRIFT_INTERVAL_MS;
     const env = {
       DESKPLANE_OPERATOR_BACKEND: 'embedded',
       DESKPLANE_OPERATOR_DATA_DIR: join(dataDir, 'store'),
@@ -120,9 +124,9 @@ export async function startLocal(o: LocalOptions): Promise<RunningLocal> {
       DESKPLANE_ORCHESTRATOR_QUEUE_PREFIX: prefix,
       DESKPLANE_ORCHESTRATOR_METRICS_LISTEN: 'off',
       DESKPLANE_ORCHESTRATOR_LOG_LEVEL: 'warn',
-      // Drift repair recreates the demo guest after a restart of the testbed; tests that
-      // share hosts with other runs turn it off.
-      ...(drift !== undefined ? { DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS: String(drift) } : {}),
+      // Drift repair recreates the guests after a restart of the testbed; tests that share
+      // hosts with other runs turn it off (0).
+      DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS: String(drift),
     };
     const opConfig = operatorConfig(env);
     const store = openStore(opConfig.backend, 'local');

@@ -1,6 +1,7 @@
 import { RESOURCE_TYPES } from '@deskplane/desktop-operator';
 import type { ResourceStore } from '@deskplane/resource-store';
 import { loadState } from '@deskplane/testbed';
+import { DEFAULT_API_LISTEN, localApi } from './api';
 import { banner } from './banner';
 import { DEFAULT_CONNECT_LISTEN, DEFAULT_GATEWAY_LISTEN, startLocal } from './local';
 import type { Address } from './gateway';
@@ -23,8 +24,11 @@ async function main(): Promise<void> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   const redisPrefix = process.env.DESKPLANE_LOCAL_REDIS_PREFIX || undefined;
-  const local = await startLocal({ testbed: loadState(), dataDir, log: say, gateway, ...(redisPrefix && { redisPrefix }) }).catch((err: Error) => {
-    if (/EADDRINUSE/.test(err.message)) {
+  const apiListen = process.env.DESKPLANE_LOCAL_API_LISTEN === 'off' ? undefined : address('DESKPLANE_LOCAL_API_LISTEN', DEFAULT_API_LISTEN);
+  const api = apiListen && localApi({ listen: apiListen });
+  const local = await startLocal({ testbed: loadState(), dataDir, log: say, gateway, ...(redisPrefix && { redisPrefix }), ...(api && { api }) }).catch((err: Error) => {
+    // The API names its own variable (api.ts); anything else that is busy is the gateway's.
+    if (/EADDRINUSE/.test(err.message) && !err.message.includes('DESKPLANE_LOCAL_API_LISTEN')) {
       throw new Error(`${err.message}\nAnother program uses the gateway's port: set DESKPLANE_LOCAL_GATEWAY_LISTEN / DESKPLANE_LOCAL_GATEWAY_CONNECT_LISTEN (host:port, port 0 = any free one).`);
     }
     throw err;
