@@ -221,6 +221,8 @@ export function buildApi(o: BuildApiOptions): BuiltApi {
       ...(o.logger && { logger: o.logger }),
       ...(o.metrics && { metrics: o.metrics }),
       readiness,
+      // A Tenant's spec.admins make its users tenant admins, whatever their token's groups say.
+      extraRoles: async (c) => (c.tenant && (await tenants.isAdmin(c.tenant, c.user, c.groups)) ? ['tenant-admin'] : []),
       desktops,
       templates,
       tenants,

@@ -279,3 +279,23 @@ describe('starting', () => {
     await expect(createApiApp({ logger: createApiLogger('silent') }, config, { controllers: [Sneaky] })).rejects.toThrow(/Sneaky.open is routed without @Route/);
   });
 });
+
+describe('extra roles', () => {
+  it('adds roles the deps grant (a Tenant admins list) to what the token says, per request', async () => {
+    const admins = new Set(['carol']);
+    const own = await startTestApi(
+      { calls: { create: 0 }, extraRoles: (c: { user: string }) => Promise.resolve(admins.has(c.user) ? (['tenant-admin'] as const) : []) },
+      { controllers: [ThingsController] },
+    );
+    try {
+      const del = async (user: string) =>
+        (await fetch(`${own.url}/things/box`, { method: 'DELETE', headers: { authorization: `Bearer ${await own.testToken({ user, tenant: 'team-a' })}` } })).status;
+      expect(await del('carol')).toBe(204);
+      expect(await del('dave')).toBe(403);
+      admins.delete('carol');
+      expect(await del('carol')).toBe(403);
+    } finally {
+      await own.close();
+    }
+  });
+});

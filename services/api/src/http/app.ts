@@ -124,7 +124,7 @@ export async function createApiApp(deps: ApiDeps, config: ApiConfig, options: Ap
     ],
   };
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: new NestPinoLogger(logger), abortOnError: false });
-  app.useGlobalGuards(new AuthGuard(verifier));
+  app.useGlobalGuards(new AuthGuard(verifier, deps.extraRoles));
   app.useGlobalFilters(new ApiErrorFilter(logger));
   if (config.docs) {
     SwaggerModule.setup('docs', app, document, {

@@ -1,6 +1,7 @@
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../auth/verifier';
+import type { Caller, Role } from '../domain/caller';
 import { Forbidden, Unauthorized } from '../domain/errors';
 import { setCaller } from './caller-store';
 import { routeOf } from './route';
@@ -12,14 +13,19 @@ import { routeOf } from './route';
  * declaration is refused, so nothing is reachable by accident.
  */
 export class AuthGuard implements CanActivate {
-  constructor(private readonly verifier: TokenVerifier) {}
+  constructor(
+    private readonly verifier: TokenVerifier,
+    private readonly extraRoles?: (caller: Caller) => Promise<readonly Role[]>,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const info = routeOf(context.getHandler());
     if (!info) throw new Forbidden('this route has no access declaration');
     if (info.public) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const caller = await this.verifier.verify(bearerToken(request));
+    let caller = await this.verifier.verify(bearerToken(request));
+    const more = this.extraRoles ? (await this.extraRoles(caller)).filter((r) => !caller.roles.has(r)) : [];
+    if (more.length > 0) caller = { ...caller, roles: new Set([...caller.roles, ...more]) };
     setCaller(request, caller);
     if (info.roles && !info.roles.some((r) => caller.roles.has(r))) {
       throw new Forbidden(`${info.method} ${info.path} needs the ${info.roles.join(' or ')} role`);

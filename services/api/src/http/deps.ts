@@ -1,3 +1,4 @@
+import type { Caller, Role } from '../domain/caller';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { BuiltinIdp } from '../auth/builtin-idp';
@@ -32,6 +33,11 @@ export interface ApiDeps {
   metrics?: Registry;
   /** Checked by /readyz (each with a 2 s budget). */
   readiness?: ReadinessCheck[];
+  /**
+   * Roles a caller holds beyond what the token says (e.g. tenant-admin from the Tenant
+   * object's admins list), looked up on every authenticated request.
+   */
+  extraRoles?: (caller: Caller) => Promise<readonly Role[]>;
   [name: string]: unknown;
 }
 
