@@ -15,8 +15,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           // Pure and in-process tests: beside the code (src/) and in packages' test/ folders.
-          include: ['{packages,services,operators,gateway,web-console,testbed}/**/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
-          exclude: ['**/node_modules/**', '**/dist/**', '**/*.{smoke,e2e}.test.ts'],
+          include: ['{packages,services,operators,gateway,web-console,testbed}/**/src/**/*.test.{ts,tsx}', 'packages/*/test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**', '**/*.{smoke,e2e}.test.{ts,tsx}'],
         },
       },
       {
@@ -27,7 +27,8 @@ export default defineConfig({
           name: 'smoke',
           include: [
             'testbed/test/**/*.test.ts',
-            '{services,operators,gateway,web-console}/*/test/**/*.test.ts',
+            '{services,operators,gateway}/*/test/**/*.test.ts',
+            'web-console/test/**/*.test.ts',
             '{packages,services,operators,gateway,web-console}/**/*.{smoke,e2e}.test.ts',
           ],
           exclude: ['**/node_modules/**', '**/dist/**'],
