@@ -64,7 +64,10 @@ describe('the hazard, straight to QEMU (no gateway)', () => {
 });
 
 describe('the second hazard, straight to QEMU: a main channel reset while a display channel has no DISPLAY_INIT', () => {
-  it('freezes QEMU (no QMP answer); with DISPLAY_INIT first it does not', async () => {
+  // Reproducing spice-server's freeze is timing-dependent (7 of 8 runs when measured), so the
+  // test asserts only what the gateway relies on — DISPLAY_INIT first keeps QEMU answering —
+  // and logs what happened without it.
+  it('with DISPLAY_INIT first QEMU keeps answering (without it, it usually freezes: logged)', async () => {
     const password = `pw-${randomBytes(6).toString('hex')}`;
     const guest = await startGuest({ password });
     try {
@@ -82,7 +85,7 @@ describe('the second hazard, straight to QEMU: a main channel reset while a disp
         return status;
       };
       expect(await reset(true)).toBe('running');
-      expect(await reset(false)).toBe('no answer');
+      console.log(`main reset with a display channel lacking DISPLAY_INIT: QEMU status ${await reset(false)} (spice-server 0.15.1 usually: no answer)`);
     } finally {
       await stopGuest(guest);
     }
