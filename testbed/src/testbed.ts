@@ -21,9 +21,10 @@ const quiet: Log = () => undefined;
 
 /**
  * Tools the repository's own checks need beside the testbed: protoc for proto/generate.sh,
- * remote-viewer on Xvfb for the gateway's end-to-end display tests.
+ * remote-viewer on Xvfb for the gateway's end-to-end display tests, chromium for the web
+ * console's playwright-core tests (never a browser playwright downloads itself).
  */
-export const TOOL_PACKAGES: readonly string[] = ['protobuf-compiler', ...VIEWER_PACKAGES];
+export const TOOL_PACKAGES: readonly string[] = ['protobuf-compiler', 'chromium', ...VIEWER_PACKAGES];
 
 /**
  * Brings the testbed up, or finds it up. Idempotent per part: a healthy part is kept, a

@@ -37,6 +37,8 @@ export interface ApiConfig {
   bodyLimitBytes: number;
   /** Swagger UI at /docs and the document at /docs/openapi.json. */
   docs: boolean;
+  /** The built web console (web-console/dist), served at /ui/; unset = no UI. */
+  uiDir?: string;
   /** Check every 2xx body against its declared schema (tests, staging); a mismatch is a 500. */
   validateResponses: boolean;
   auth: {
@@ -117,6 +119,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     trustProxy,
     bodyLimitBytes: r.integer('BODY_LIMIT', 1_024, 64 * 1024 * 1024) ?? 1024 * 1024,
     docs: r.boolean('DOCS', true),
+    ...(r.string('UI_DIR') !== undefined && { uiDir: r.string('UI_DIR') }),
     validateResponses: r.boolean('VALIDATE_RESPONSES', false),
     auth: {
       ...(oidc && { oidc }),

@@ -127,6 +127,7 @@ function consoleConfig(config: ApiConfig, override: Partial<ConsoleConfig['gatew
   const tlsPort = override.tlsPort ?? p.gateway.tlsPort;
   const hostSubject = override.hostSubject ?? p.gateway.hostSubject;
   const proxy = override.proxy ?? p.gateway.proxy;
+  const websocketUrl = override.websocketUrl;
   return {
     gateway: {
       host,
@@ -135,6 +136,7 @@ function consoleConfig(config: ApiConfig, override: Partial<ConsoleConfig['gatew
       ...(caCert !== undefined && { caCert }),
       ...(hostSubject !== undefined && { hostSubject }),
       ...(proxy !== undefined && { proxy }),
+      ...(websocketUrl !== undefined && { websocketUrl }),
     },
     ...(p.browserConsoleUrl !== undefined && { browserBaseUrl: p.browserConsoleUrl }),
     ticketTtlSeconds: p.ticketTtlSeconds,

@@ -12,6 +12,11 @@ describe('the local run\'s API settings', () => {
     expect(config.platform).toMatchObject({ queuePrefix: 'deskplane-local', auditPrefix: 'deskplane-local:gateway' });
   });
 
+  it('sends browser consoles to the web console page served by this API, unless the caller names another', () => {
+    expect(parseConfig(localApiEnv(ctx, { host: '0.0.0.0', port: 8080 }, {})).platform.browserConsoleUrl).toBe('http://127.0.0.1:8080/ui/console/{name}');
+    expect(parseConfig(localApiEnv(ctx, { host: '127.0.0.1', port: 8080 }, { DESKPLANE_API_BROWSER_CONSOLE_URL: 'https://desk.example/c/{name}' })).platform.browserConsoleUrl).toBe('https://desk.example/c/{name}');
+  });
+
   it('keeps the caller\'s other DESKPLANE_API_* settings but not the ones the run must decide', () => {
     const env = localApiEnv(ctx, { host: '::1', port: 0 }, {
       DESKPLANE_API_ACCESS_TOKEN_TTL_S: '60',

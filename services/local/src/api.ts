@@ -8,8 +8,10 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiLogger, InProcessGatewayAccess, parseConfig, startApi } from '@deskplane/api-server';
+import { freePort } from '@deskplane/testbed';
 import type { Address } from './gateway';
 import type { LocalApiContext, LocalApiHook } from './local';
+import { ensureWebConsole } from './web-console';
 
 export const DEFAULT_API_LISTEN: Address = { host: '127.0.0.1', port: 8080 };
 
@@ -32,13 +34,28 @@ export function localApiEnv(ctx: Pick<LocalApiContext, 'identity' | 'dataDir' | 
     DESKPLANE_API_LISTEN: `${host}:${listen.port}`,
     DESKPLANE_API_QUEUE_PREFIX: ctx.redisPrefix,
     DESKPLANE_API_AUDIT_PREFIX: `${ctx.redisPrefix}:gateway`,
+    // The web console's page for a desktop (served by this API under /ui/), unless the caller names another.
+    ...(listen.port !== 0 && !own.DESKPLANE_API_BROWSER_CONSOLE_URL && { DESKPLANE_API_BROWSER_CONSOLE_URL: `http://${browserHost(host)}:${listen.port}/ui/console/{name}` }),
   };
+}
+
+/** Loopback for a wildcard address: what a browser on this machine opens. */
+function browserHost(host: string): string {
+  return host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
 }
 
 /** Starts the API on `listen` (port 0 = any free one) once the rest of the local run is up. */
 export function localApi(o: { listen: Address; env?: NodeJS.ProcessEnv }): LocalApiHook {
   return async (ctx) => {
-    const config = parseConfig(localApiEnv(ctx, o.listen, o.env));
+    // Chosen before start: browser console URLs name the API's port.
+    const listen = o.listen.port === 0 ? { host: o.listen.host, port: await freePort(o.listen.host) } : o.listen;
+    // The web console at /ui/, built first when missing or stale, unless the caller names a folder.
+    const env = { ...(o.env ?? process.env) };
+    if (!env.DESKPLANE_API_UI_DIR) {
+      const ui = await ensureWebConsole(ctx.log);
+      if (ui) env.DESKPLANE_API_UI_DIR = ui;
+    }
+    const config = parseConfig(localApiEnv(ctx, listen, env));
     const logFile = join(ctx.dataDir, 'logs', 'api.log');
     mkdirSync(join(logFile, '..'), { recursive: true });
     const out = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
@@ -53,7 +70,12 @@ export function localApi(o: { listen: Address; env?: NodeJS.ProcessEnv }): Local
         redis: ctx.redis,
         // .vv files name the gateway as this run started it; through its CONNECT front when
         // that is on, the way remote-viewer reaches a gateway behind a firewall.
-        console: { host: g.host, port: g.port, ...(g.connectPort !== undefined && { proxy: `http://${g.host}:${g.connectPort}` }) },
+        console: {
+          host: g.host,
+          port: g.port,
+          ...(g.connectPort !== undefined && { proxy: `http://${g.host}:${g.connectPort}` }),
+          ...(g.websocketUrl !== undefined && { websocketUrl: g.websocketUrl }),
+        },
         logger: createApiLogger(config.logLevel, out),
       }).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EADDRINUSE') throw err;

@@ -11,7 +11,7 @@ export function banner(local: Pick<RunningLocal, 'gateway' | 'identity' | 'apiUr
   return [
     'Deskplane is running. Ctrl-C stops it.',
     `  API        ${local.apiUrl ? `${local.apiUrl}  (OpenAPI ${local.apiUrl}/docs; log ${dataDir}/logs/api.log)` : '(off: DESKPLANE_LOCAL_API_LISTEN=off)'}`,
-    `  gateway    spice://${g.host}:${g.port}${g.connectPort !== undefined ? `  (HTTP CONNECT proxy ${g.host}:${g.connectPort})` : ''}  admin ${g.adminAddress}`,
+    `  gateway    spice://${g.host}:${g.port}${g.connectPort !== undefined ? `  (HTTP CONNECT proxy ${g.host}:${g.connectPort})` : ''}${g.websocketUrl !== undefined ? `  browser consoles ${g.websocketUrl}` : ''}  admin ${g.adminAddress}`,
     `  data       ${dataDir}  (gateway log: ${dataDir}/logs/gateway.log)`,
     '  demo users (tenant demo):',
     ...local.identity.credentials.map((c) => `    ${c.username.padEnd(width)}  password ${c.password}  (${c.roles.join(', ')})`),

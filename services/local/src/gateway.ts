@@ -50,6 +50,8 @@ export interface LocalGatewayOptions {
   listen: Address;
   /** HTTP CONNECT front (remote-viewer `proxy=`); it tunnels only to the SPICE address above. */
   connectListen?: Address;
+  /** WebSocket front for the browser console (spice-html5), path /spice. */
+  websocketListen?: Address;
   /** Admin gRPC API; default 127.0.0.1 and a free port (no TLS: loopback only). */
   adminListen?: Address;
   /** Gateway events as JSON lines (tickets and passwords redacted). */
@@ -63,6 +65,9 @@ export interface LocalGateway {
   host: string;
   port: number;
   connectPort?: number;
+  websocketPort?: number;
+  /** ws://host:port/spice: where browser consoles connect (the API puts it in their URLs). */
+  websocketUrl?: string;
   /** host:port of the admin gRPC API (GatewayAdminClient; MintTicket probes the guest first). */
   adminAddress: string;
   /** The Redis stream of ended sessions (RedisAuditReader reads it). */
@@ -97,6 +102,14 @@ function fileLog(file: string): { log: GatewayLog; close(): Promise<void> } {
   return { log, close: () => new Promise<void>((resolve) => out.end(resolve)) };
 }
 
+const WEBSOCKET_PATH = '/spice';
+
+/** The host a browser uses for a listen address (loopback for a wildcard, brackets for IPv6). */
+function wsHost(h: string): string {
+  if (h === '0.0.0.0' || h === '::') return '127.0.0.1';
+  return h.includes(':') ? `[${h}]` : h;
+}
+
 async function resolvePort(a: Address): Promise<Address> {
   return a.port === 0 ? { host: a.host, port: await freePort() } : a;
 }
@@ -124,6 +137,7 @@ export async function startLocalGateway(o: LocalGatewayOptions): Promise<LocalGa
     const gateway = await startGateway({
       listen: spice,
       ...(connect && { httpConnect: { listen: connect, allowedTargets: [`${host}:${spice.port}`, `localhost:${spice.port}`] } }),
+      ...(o.websocketListen && { websocket: { listen: o.websocketListen, path: WEBSOCKET_PATH } }),
       tickets,
       log,
       policies,
@@ -168,6 +182,7 @@ export async function startLocalGateway(o: LocalGatewayOptions): Promise<LocalGa
       host,
       port: gateway.port,
       ...(gateway.connectPort !== undefined && { connectPort: gateway.connectPort }),
+      ...(gateway.websocketPort !== undefined && { websocketPort: gateway.websocketPort, websocketUrl: `ws://${wsHost(o.websocketListen!.host)}:${gateway.websocketPort}${WEBSOCKET_PATH}` }),
       adminAddress: `${adminAt.host}:${admin.port}`,
       auditKey: audit.key,
       hooks,

@@ -32,7 +32,7 @@ export interface LocalOptions {
   dataDir: string;
   log?: (msg: string) => void;
   /** Gateway addresses. Defaults: SPICE 127.0.0.1:5930, CONNECT 127.0.0.1:5931 (false: off), admin 127.0.0.1 on a free port. */
-  gateway?: { listen?: Address; connectListen?: Address | false; adminListen?: Address };
+  gateway?: { listen?: Address; connectListen?: Address | false; adminListen?: Address; /** WebSocket front for browser consoles; off unless set (the command: DEFAULT_WEBSOCKET_LISTEN). */ websocketListen?: Address };
   /** Redis key prefix. Default `deskplane-local`. */
   redisPrefix?: string;
   /** Orchestrator drift repair; default DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS, else LOCAL_DRIFT_INTERVAL_MS. 0 = off. */
@@ -55,6 +55,7 @@ export interface RunningLocal {
 
 export const DEFAULT_GATEWAY_LISTEN: Address = { host: '127.0.0.1', port: 5930 };
 export const DEFAULT_CONNECT_LISTEN: Address = { host: '127.0.0.1', port: 5931 };
+export const DEFAULT_WEBSOCKET_LISTEN: Address = { host: '127.0.0.1', port: 5932 };
 /** Orchestrator drift-repair interval of the local run (its own default is 30 s). */
 export const LOCAL_DRIFT_INTERVAL_MS = 5_000;
 
@@ -145,6 +146,7 @@ export async function startLocal(o: LocalOptions): Promise<RunningLocal> {
       prefix: `${prefix}:gateway`,
       listen: g.listen ?? DEFAULT_GATEWAY_LISTEN,
       ...(connectListen && { connectListen }),
+      ...(g.websocketListen && { websocketListen: g.websocketListen }),
       ...(g.adminListen && { adminListen: g.adminListen }),
       logFile: join(dataDir, 'logs', 'gateway.log'),
     });

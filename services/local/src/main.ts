@@ -3,7 +3,7 @@ import type { ResourceStore } from '@deskplane/resource-store';
 import { loadState } from '@deskplane/testbed';
 import { DEFAULT_API_LISTEN, localApi } from './api';
 import { banner } from './banner';
-import { DEFAULT_CONNECT_LISTEN, DEFAULT_GATEWAY_LISTEN, startLocal } from './local';
+import { DEFAULT_CONNECT_LISTEN, DEFAULT_GATEWAY_LISTEN, DEFAULT_WEBSOCKET_LISTEN, startLocal } from './local';
 import type { Address } from './gateway';
 import { statusTable } from './status';
 
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   const gateway = {
     listen: address('DESKPLANE_LOCAL_GATEWAY_LISTEN', DEFAULT_GATEWAY_LISTEN),
     connectListen: process.env.DESKPLANE_LOCAL_GATEWAY_CONNECT_LISTEN === 'off' ? (false as const) : address('DESKPLANE_LOCAL_GATEWAY_CONNECT_LISTEN', DEFAULT_CONNECT_LISTEN),
+    ...(process.env.DESKPLANE_LOCAL_GATEWAY_WS_LISTEN !== 'off' && { websocketListen: address('DESKPLANE_LOCAL_GATEWAY_WS_LISTEN', DEFAULT_WEBSOCKET_LISTEN) }),
   };
   // Listening from the start: a Ctrl-C while starting stops what started, cleanly, once it is up.
   const stopped = new Promise<string>((resolve) => {
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   const local = await startLocal({ testbed: loadState(), dataDir, log: say, gateway, ...(redisPrefix && { redisPrefix }), ...(api && { api }) }).catch((err: Error) => {
     // The API names its own variable (api.ts); anything else that is busy is the gateway's.
     if (/EADDRINUSE/.test(err.message) && !err.message.includes('DESKPLANE_LOCAL_API_LISTEN')) {
-      throw new Error(`${err.message}\nAnother program uses the gateway's port: set DESKPLANE_LOCAL_GATEWAY_LISTEN / DESKPLANE_LOCAL_GATEWAY_CONNECT_LISTEN (host:port, port 0 = any free one).`);
+      throw new Error(`${err.message}\nAnother program uses the gateway's port: set DESKPLANE_LOCAL_GATEWAY_LISTEN / DESKPLANE_LOCAL_GATEWAY_CONNECT_LISTEN / DESKPLANE_LOCAL_GATEWAY_WS_LISTEN (host:port, port 0 = any free one).`);
     }
     throw err;
   });

@@ -85,6 +85,12 @@ describe('Consoles.open', () => {
     expect(browserUrl('https://x.example/#old', 'T', 'a/b')).toBe('https://x.example/#ticket=T&desktop=a%2Fb');
   });
 
+  it('puts the desktop name for {name} and the gateway WebSocket URL in the fragment', () => {
+    expect(browserUrl('http://127.0.0.1:8080/ui/console/{name}', 'T', 'demo/vd 1', 'ws://127.0.0.1:5932/spice')).toBe(
+      'http://127.0.0.1:8080/ui/console/vd%201#ticket=T&desktop=demo%2Fvd+1&gateway=ws%3A%2F%2F127.0.0.1%3A5932%2Fspice',
+    );
+  });
+
   it.each([
     ['Stopped', 'desktop "dev" is Stopped, not Running: start it first'],
     ['Starting', 'desktop "dev" is Starting, not Running: try again once it runs'],

@@ -24,8 +24,10 @@ export interface ConsoleConfig {
     hostSubject?: string;
     /** HTTP CONNECT proxy for remote-viewer (`proxy=`), e.g. the gateway's CONNECT front. */
     proxy?: string;
+    /** The gateway's WebSocket front as browsers reach it (ws:// or wss://); goes in browser console URLs. */
+    websocketUrl?: string;
   };
-  /** Base URL of the browser console; the ticket goes in the fragment. Unset: browser consoles are off. */
+  /** Base URL of the browser console; the ticket goes in the fragment, `{name}` becomes the desktop's name. Unset: browser consoles are off. */
   browserBaseUrl?: string;
   /** How long a ticket can start a session. Default 60. */
   ticketTtlSeconds?: number;
@@ -83,8 +85,8 @@ export class Consoles {
     });
     await audit(this.deps.audit, caller, 'console.open', { tenant, desktop: d.metadata.name, details: { kind } });
     const at = expiresAt.toISOString();
-    if (kind === 'browser') return { kind, url: browserUrl(this.deps.config.browserBaseUrl!, ticket, `${tenant}/${d.metadata.name}`), expiresAt: at };
     const gw = this.deps.config.gateway;
+    if (kind === 'browser') return { kind, url: browserUrl(this.deps.config.browserBaseUrl!, ticket, `${tenant}/${d.metadata.name}`, gw.websocketUrl), expiresAt: at };
     const body = buildVvFile({
       host: gw.host,
       port: gw.port,
@@ -102,10 +104,12 @@ export class Consoles {
 
 /**
  * The browser console URL: the ticket travels in the fragment, which browsers never send
- * to a server (no access log, proxy or Referer sees it); a query string would leak it.
+ * to a server (no access log, proxy or Referer sees it); a query string would leak it. With
+ * `websocketUrl`, the fragment also says where the gateway's WebSocket front is (`gateway`).
  */
-export function browserUrl(base: string, ticket: string, desktop: string): string {
-  const url = new URL(base);
-  url.hash = new URLSearchParams({ ticket, desktop }).toString();
+export function browserUrl(base: string, ticket: string, desktop: string, websocketUrl?: string): string {
+  const name = desktop.slice(desktop.lastIndexOf('/') + 1);
+  const url = new URL(base.replaceAll('{name}', encodeURIComponent(name)));
+  url.hash = new URLSearchParams({ ticket, desktop, ...(websocketUrl !== undefined && { gateway: websocketUrl }) }).toString();
   return url.toString();
 }

@@ -21,6 +21,7 @@ import { createApiLogger, HttpMetrics, installRequestHooks, NestPinoLogger, requ
 import { RateLimiter } from './rate-limiter';
 import { setSendSettings } from './respond';
 import { listRoutes, routeOf, type RouteInfo } from './route';
+import { serveUi } from './ui';
 
 export interface ApiAppOptions {
   /** The domain controllers (desktops, templates, sessions, ops, ...); the foundation's own are always mounted. */
@@ -135,6 +136,7 @@ export async function createApiApp(deps: ApiDeps, config: ApiConfig, options: Ap
       swaggerOptions: { validatorUrl: null },
     });
   }
+  if (config.uiDir !== undefined) await serveUi(app, config.uiDir);
   await app.listen(config.listen.port, config.listen.host);
 
   const address = server.server.address();
