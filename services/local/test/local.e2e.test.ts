@@ -26,7 +26,7 @@ function runLocal(dataDir: string, redisPrefix: string): Promise<{ code: number 
       env: {
         ...process.env, DESKPLANE_LOCAL_DIR: dataDir, DESKPLANE_LOCAL_EXIT_WHEN_RUNNING: '1', DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS: '0',
         DESKPLANE_LOCAL_REDIS_PREFIX: redisPrefix, DESKPLANE_LOCAL_GATEWAY_LISTEN: '127.0.0.1:0', DESKPLANE_LOCAL_GATEWAY_CONNECT_LISTEN: '127.0.0.1:0',
-        DESKPLANE_LOCAL_API_LISTEN: '127.0.0.1:0', TSX_TSCONFIG_PATH: join(ROOT, 'services/api/tsconfig.json'),
+        DESKPLANE_LOCAL_API_LISTEN: '127.0.0.1:0', DESKPLANE_LOCAL_GATEWAY_WS_LISTEN: '127.0.0.1:0', TSX_TSCONFIG_PATH: join(ROOT, 'services/api/tsconfig.json'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -110,7 +110,7 @@ describe('the one-command local run', () => {
     expect(first.code, first.out).toBe(0);
     expect(first.out).toContain('created VirtualDesktop demo/demo-desktop');
     expect(first.out).toMatch(/demo\/demo-desktop\s+Running\s+host-\d\s+spice:\/\/127\.0\.\d+\.\d+:\d+/);
-    expect(first.out).toMatch(/gateway\s+spice:\/\/127\.0\.0\.1:\d+\s+\(HTTP CONNECT proxy 127\.0\.0\.1:\d+\)\s+admin 127\.0\.0\.1:\d+/);
+    expect(first.out).toMatch(/gateway\s+spice:\/\/127\.0\.0\.1:\d+\s+\(HTTP CONNECT proxy 127\.0\.0\.1:\d+\)\s+browser consoles ws:\/\/127\.0\.0\.1:\d+\/spice\s+admin 127\.0\.0\.1:\d+/);
     expect(first.out).toMatch(/API\s+http:\/\/127\.0\.0\.1:\d+\s+\(OpenAPI http:\/\/127\.0\.0\.1:\d+\/docs/);
     expect(readdirSync(join(dataDir, 'storage')).some((f) => f.endsWith('.qcow2'))).toBe(true);
     const passwords = Object.fromEntries([...first.out.matchAll(/^\s+(demo|demo-admin|ops)\s+password (\S+)/gm)].map((m) => [m[1]!, m[2]!]));
