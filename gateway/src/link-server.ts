@@ -194,7 +194,7 @@ export function handleClient(client: Duplex, deps: LinkServerDeps, ctx: ClientCo
         source, transport, upstream: `${target.host}:${target.port}`, policy: policy.name,
       });
       deps.policies.add(sessionKey, who, record.policy, policy);
-      const bound = await deps.router.started({ key: sessionKey, record, sessionId: init.sessionId, target, replaces: decision.replaces });
+      const bound = await deps.router.started({ key: sessionKey, record, sessionId: init.sessionId, target, replaces: decision.replaces, transport });
       if (!bound || phase !== 'upstream') {
         upstream.destroy();
         deps.sessions.kill(sessionKey, 'ticket already bound to another session');

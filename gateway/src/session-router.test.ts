@@ -108,6 +108,16 @@ describe('SessionRouter: migration hand-over', () => {
     expect(late).toMatchObject({ kind: 'refuse', error: LinkError.PERMISSION_DENIED });
   });
 
+  it('a browser (WebSocket) session cannot follow a migration: prepare does not wait for it', async () => {
+    const t = setup();
+    const r = await t.mint();
+    const d = await t.router.decide(r, ChannelType.MAIN, 0);
+    if (d.kind !== 'new-session') throw new Error('expected a new session');
+    expect(await t.router.started({ key: 'gs-ws', record: r, sessionId: 61, target: d.target, transport: 'websocket' })).toBe(true);
+    t.router.channelOpened('gs-ws', t.nextChannel(), ChannelType.DISPLAY, d.target, false);
+    expect(await t.router.prepare({ desktop: DESKTOP, destination: DEST, timeoutMs: 2_000 })).toEqual({ sessions: 1, ready: 1, timedOut: false });
+  });
+
   it('prepare with no sessions is ready at once; with a client that never comes it times out', async () => {
     const t = setup();
     expect(await t.router.prepare({ desktop: 'acme/empty', destination: DEST, timeoutMs: 5_000 })).toEqual({ sessions: 0, ready: 0, timedOut: false });

@@ -23,6 +23,8 @@ interface RoutedSession {
   channels: Map<number, { type: number; upstream: string }>;
   /** The source sent SWITCH_HOST: the client will come back as a new session. */
   switching: boolean;
+  /** Can the client follow a migration? Browser clients (WebSocket) cannot: never wait for them. */
+  follows: boolean;
 }
 
 interface PendingMigration {
@@ -37,6 +39,9 @@ export interface MigrationReadiness {
   ready: number;
   timedOut: boolean;
 }
+
+/** spice-html5 has no migration support: holding a migration for these would only delay it. */
+const BROWSER_TRANSPORTS = new Set(['websocket', 'wss']);
 
 /** How long a ticket stays bound to a session that ended on SWITCH_HOST. */
 export const SWITCH_GRACE_MS = 30_000;
@@ -90,7 +95,7 @@ export class SessionRouter {
   }
 
   /** A new session's MAIN_INIT arrived: bind (or, after a fallback, re-bind) the ticket. */
-  async started(o: { key: string; record: TicketRecord; sessionId: number; target: UpstreamTarget; replaces?: string }): Promise<boolean> {
+  async started(o: { key: string; record: TicketRecord; sessionId: number; target: UpstreamTarget; replaces?: string; transport?: string }): Promise<boolean> {
     const old = o.replaces === undefined ? undefined : (this.sessions.get(o.replaces) ?? this.lingering.get(o.record.ticketHash));
     const ok = old
       ? await this.deps.tickets.rebind(o.record.ticketHash, old.sessionId, o.sessionId)
@@ -106,6 +111,7 @@ export class SessionRouter {
       destAcked: false,
       channels: new Map(),
       switching: false,
+      follows: !BROWSER_TRANSPORTS.has(o.transport ?? ''),
     });
     this.byTicket.set(o.record.ticketHash, o.key);
     if (old) {
@@ -237,6 +243,7 @@ export class SessionRouter {
   }
 
   private isReady(s: RoutedSession, destination: UpstreamTarget): boolean {
+    if (!s.follows) return true;
     if (!s.destMain || !s.destAcked) return false;
     const here = key(s.target);
     const there = key(destination);

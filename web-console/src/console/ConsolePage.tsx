@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useId, useReducer, useRef, useState } from 'react';
 import { useParams } from 'react-router';
 import { api as defaultApi, ApiError, type Api } from '../api/client';
-import { consoleReducer, describeConsoleState, initialConsoleState } from './console-state';
+import { NOT_READY_RETRY_EVERY_MS, consoleReducer, describeConsoleState, initialConsoleState } from './console-state';
 import { consoleTicketPath, parseConsoleFragment, targetFromConsoleUrl, type ConsoleTarget } from './console-url';
 import { openSpice, type SpiceSession } from './spice';
 import { useFitToContainer } from './useFitToContainer';
@@ -63,7 +63,7 @@ export function ConsolePage({ name: nameProp, api = defaultApi }: ConsolePagePro
       (err: unknown) => {
         if (cancelled) return;
         const status = err instanceof ApiError ? err.status : undefined;
-        dispatch({ type: 'ticket-failed', ...(status !== undefined && { status }), message: err instanceof Error ? err.message : String(err) });
+        dispatch({ type: 'ticket-failed', ...(status !== undefined && { status }), message: err instanceof Error ? err.message : String(err), at: Date.now() });
       },
     );
     return () => {
@@ -86,6 +86,13 @@ export function ConsolePage({ name: nameProp, api = defaultApi }: ConsolePagePro
   );
 
   const reconnect = useCallback(() => dispatch({ type: 'reconnect' }), []);
+
+  // After a drop, a desktop that is briefly not ready (a live migration) is retried by itself.
+  useEffect(() => {
+    if (state.phase !== 'not-ready' || state.retryUntil === undefined || Date.now() >= state.retryUntil) return;
+    const timer = setTimeout(() => dispatch({ type: 'reconnect', automatic: true }), NOT_READY_RETRY_EVERY_MS);
+    return () => clearTimeout(timer);
+  }, [state]);
   const focusScreen = useCallback(() => screen.current?.querySelector('canvas')?.focus(), []);
   const sendCtrlAltDel = useCallback(() => {
     setSentCad(session.current?.sendCtrlAltDel() ?? false);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { STABLE_SESSION_MS, classifySpiceError, consoleReducer, describeConsoleState, initialConsoleState, type ConsoleEvent, type ConsoleState } from './console-state';
+import { NOT_READY_RETRY_MS, STABLE_SESSION_MS, classifySpiceError, consoleReducer, describeConsoleState, initialConsoleState, type ConsoleEvent, type ConsoleState } from './console-state';
 
 const run = (events: ConsoleEvent[], from: ConsoleState = initialConsoleState): ConsoleState => events.reduce(consoleReducer, from);
 const connectedAt = (at: number): ConsoleState => run([{ type: 'ticket' }, { type: 'connected', at }]);
@@ -34,6 +34,20 @@ describe('console state machine', () => {
     const again = run([{ type: 'ticket' }, { type: 'spice-error', message: 'Connection refused.', at: 9_000 }], dropped);
     expect(again.phase).toBe('disconnected');
     expect(describeConsoleState(again).canReconnect).toBe(true);
+  });
+
+  it('after a drop, a desktop that is not ready (migrating) is retried by itself until a deadline; a click starts afresh', () => {
+    const dropped = consoleReducer(connectedAt(1_000), { type: 'spice-error', message: 'closed', at: 1_000 + STABLE_SESSION_MS });
+    const busy = consoleReducer(dropped, { type: 'ticket-failed', status: 409, message: 'desktop is Migrating', at: 10_000 });
+    expect(busy).toMatchObject({ phase: 'not-ready', retryUntil: 10_000 + NOT_READY_RETRY_MS });
+    expect(describeConsoleState(busy)).toMatchObject({ busy: true, title: expect.stringMatching(/retrying/) as string });
+    const retry = consoleReducer(busy, { type: 'reconnect', automatic: true });
+    expect(retry).toMatchObject({ phase: 'requesting', attempt: dropped.attempt + 1, retryUntil: 10_000 + NOT_READY_RETRY_MS });
+    // The deadline is kept across retries, not renewed.
+    expect(consoleReducer(retry, { type: 'ticket-failed', status: 409, message: 'still', at: 50_000 }).retryUntil).toBe(10_000 + NOT_READY_RETRY_MS);
+    // A first (manual) request that is not ready does not retry by itself.
+    expect(run([{ type: 'ticket-failed', status: 409, message: 'Starting', at: 5 }]).retryUntil).toBeUndefined();
+    expect(consoleReducer(busy, { type: 'reconnect' })).toEqual({ phase: 'requesting', attempt: busy.attempt + 1 });
   });
 
   it('a session dropping right after linking is "disconnected" (no reconnect loop)', () => {

@@ -16,20 +16,29 @@ export interface ConsoleState {
   connectedAt?: number;
   /** This attempt is the automatic one after a drop. */
   automatic?: boolean;
+  /**
+   * Epoch ms until which a 'not-ready' after an automatic reconnect is retried by itself: a
+   * drop during a live migration finds the desktop Migrating for a few seconds.
+   */
+  retryUntil?: number;
 }
 
 export type ConsoleEvent =
   | { type: 'ticket' }
-  | { type: 'ticket-failed'; status?: number; message: string }
+  | { type: 'ticket-failed'; status?: number; message: string; at?: number }
   | { type: 'connected'; at: number }
   | { type: 'spice-error'; message: string; at: number }
-  | { type: 'reconnect' };
+  | { type: 'reconnect'; automatic?: boolean };
 
 /**
  * A session must have lived this long before a drop reconnects by itself: a drop right after
  * linking would otherwise reconnect in a loop.
  */
 export const STABLE_SESSION_MS = 5_000;
+
+/** How long an automatic reconnect keeps retrying a desktop that is not ready (e.g. Migrating). */
+export const NOT_READY_RETRY_MS = 90_000;
+export const NOT_READY_RETRY_EVERY_MS = 2_000;
 
 export const initialConsoleState: ConsoleState = { phase: 'requesting', attempt: 1 };
 
@@ -46,7 +55,10 @@ export function consoleReducer(state: ConsoleState, event: ConsoleEvent): Consol
       return state.phase === 'requesting' ? { ...state, phase: 'connecting', message: undefined } : state;
     case 'ticket-failed': {
       if (state.phase !== 'requesting') return state;
-      if (event.status === 409) return { phase: 'not-ready', attempt: state.attempt, message: event.message };
+      if (event.status === 409) {
+        const retryUntil = state.retryUntil ?? (state.automatic ? (event.at ?? Date.now()) + NOT_READY_RETRY_MS : undefined);
+        return { phase: 'not-ready', attempt: state.attempt, message: event.message, ...(retryUntil !== undefined && { automatic: true, retryUntil }) };
+      }
       if (event.status === 403 || event.status === 404) return { phase: 'refused', attempt: state.attempt, message: event.message };
       return { phase: 'failed', attempt: state.attempt, message: event.message };
     }
@@ -67,7 +79,11 @@ export function consoleReducer(state: ConsoleState, event: ConsoleEvent): Consol
       return { phase: 'disconnected', attempt: state.attempt, message: `The session ended: ${event.message}` };
     }
     case 'reconnect':
-      return state.phase === 'requesting' || state.phase === 'connecting' ? state : { phase: 'requesting', attempt: state.attempt + 1 };
+      if (state.phase === 'requesting' || state.phase === 'connecting') return state;
+      // An automatic retry keeps its deadline; a click starts afresh.
+      return event.automatic && state.retryUntil !== undefined
+        ? { phase: 'requesting', attempt: state.attempt + 1, automatic: true, retryUntil: state.retryUntil }
+        : { phase: 'requesting', attempt: state.attempt + 1 };
   }
 }
 
@@ -81,7 +97,9 @@ export function describeConsoleState(state: ConsoleState): { title: string; canR
     case 'connected':
       return { title: 'Connected', canReconnect: false, busy: false };
     case 'not-ready':
-      return { title: 'The desktop is not ready', canReconnect: true, busy: false };
+      return state.retryUntil !== undefined
+        ? { title: 'The desktop is busy (moving to another host?) — retrying…', canReconnect: true, busy: true }
+        : { title: 'The desktop is not ready', canReconnect: true, busy: false };
     case 'refused':
       return { title: 'Console ticket expired or refused', canReconnect: true, busy: false };
     case 'disconnected':
