@@ -3,38 +3,13 @@
  * to the Redis stream `<prefix>:audit` (gateway/src/audit.ts, RedisAuditStream: XADD with
  * MAXLEN ~ 100 000); this reads it back newest first, filtered.
  */
+import type { AuditLine } from '@deskplane/gateway';
 import type { Redis } from 'ioredis';
 
-/** One ended console session, as the gateway recorded it. Never a ticket or a password. */
-export interface AuditRecord {
+/** One ended console session, as the gateway recorded it (its `AuditLine`) plus where it sits in the stream. */
+export interface AuditRecord extends AuditLine {
   /** Stream entry id (`<ms>-<seq>`, the time Redis stored it): stable, orders the log. */
   id: string;
-  /** Gateway session key (`gs-…`). */
-  session: string;
-  /** SPICE session id from MAIN_INIT. */
-  sessionId: number;
-  user: string;
-  /** The Kubernetes namespace of the desktop. */
-  tenant: string;
-  /** `namespace/name` of the VirtualDesktop. */
-  desktop: string;
-  /** DesktopPolicy in force ('' = none). */
-  policy: string;
-  /** Client address. */
-  source: string;
-  /** `tcp`, `connect`, `websocket`, `tls`, `connect-tls`, `wss`. */
-  transport: string;
-  /** The guest's SPICE server at the end (host:port). */
-  upstream: string;
-  /** ISO times. */
-  openedAt: string;
-  endedAt: string;
-  durationMs: number;
-  bytesToClient: number;
-  bytesToGuest: number;
-  /** `client closed`, a kill reason, `idle timeout`, … */
-  reason: string;
-  migrations: { seamless: number; fallback: number };
 }
 
 export interface AuditQuery {
