@@ -15,7 +15,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           // Pure and in-process tests: beside the code (src/) and in packages' test/ folders.
-          include: ['{packages,services,operators,gateway,web-console,testbed}/**/src/**/*.test.{ts,tsx}', 'packages/*/test/**/*.test.ts'],
+          include: ['{packages,services,operators,gateway,web-console,testbed,kubectl-plugin,release}/**/src/**/*.test.{ts,tsx}', 'packages/*/test/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**', '**/*.{smoke,e2e}.test.{ts,tsx}'],
         },
       },
@@ -29,6 +29,8 @@ export default defineConfig({
             'testbed/test/**/*.test.ts',
             '{services,operators,gateway}/*/test/**/*.test.ts',
             'web-console/test/**/*.test.ts',
+            'kubectl-plugin/test/**/*.test.ts',
+            'charts/test/**/*.test.ts',
             '{packages,services,operators,gateway,web-console}/**/*.{smoke,e2e}.test.ts',
           ],
           exclude: ['**/node_modules/**', '**/dist/**'],

@@ -19,3 +19,4 @@ export { checkHost } from './hosts';
 export { freePort, canConnect } from './ports';
 export { probeSpiceLink, clientLinkMessage, ticketAnswer, type SpiceLinkProbeOptions, type SpiceLinkProbeResult } from './probes/spice';
 export { startViewer, findFrame, showsPicture, cropFrame, parseXwd, parsePpm, encodePng, writePng, nonBlackPixels, ViewerExitedError, VIEWER_PACKAGES, type Viewer, type ViewerOptions, type Frame, type ScreenMatch, type ChangeWatch } from './viewer';
+export { ensureHelm, HELM_VERSION } from './helm';

@@ -30,6 +30,8 @@ export interface KubeState {
   kubectl: string;
   /** CA bundle that verifies the apiserver's serving certificate. */
   caFile: string;
+  /** helm binary (fetched once into the cache; the chart's tests render with it). */
+  helm?: string;
 }
 
 export interface GuestImageState {

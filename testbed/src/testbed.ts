@@ -4,6 +4,7 @@ import { resolveConfig, statePath, type TestbedConfig } from './config';
 import { ensureDebianPackages } from './debian';
 import { ensureGuestImage, GUEST_PACKAGES } from './guest-image';
 import { checkHost, startHost, stopHost } from './hosts';
+import { ensureHelm } from './helm';
 import { checkKube, ensureKubeBinaries, KUBE_PACKAGES, startKube, stopKube } from './kube';
 import { isRunning, type Log } from './process';
 import { checkRedis, REDIS_PACKAGES, startRedis, stopRedis } from './redis';
@@ -24,7 +25,7 @@ const quiet: Log = () => undefined;
  * remote-viewer on Xvfb for the gateway's end-to-end display tests, chromium for the web
  * console's playwright-core tests (never a browser playwright downloads itself).
  */
-export const TOOL_PACKAGES: readonly string[] = ['protobuf-compiler', 'chromium', ...VIEWER_PACKAGES];
+export const TOOL_PACKAGES: readonly string[] = ['protobuf-compiler', 'chromium', 'unzip', ...VIEWER_PACKAGES];
 
 /**
  * Brings the testbed up, or finds it up. Idempotent per part: a healthy part is kept, a
@@ -83,6 +84,10 @@ async function bringUp(cfg: TestbedConfig, log: Log): Promise<TestbedState> {
     await kubeBinaries;
     if (state.kube) await stopKube(state.kube);
     state.kube = await startKube({ stateDir: cfg.stateDir, cacheDir: cfg.cacheDir, log });
+    save();
+  }
+  if (state.kube && !state.kube.helm) {
+    state.kube.helm = await ensureHelm(cfg.cacheDir, log);
     save();
   }
   save();
