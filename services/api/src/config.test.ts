@@ -33,6 +33,14 @@ describe('parseConfig', () => {
     expect(c.auth.builtin).toBeUndefined();
   });
 
+  it('turns on Kubernetes credentials, alone or beside another issuer', () => {
+    expect(parseConfig({ DESKPLANE_API_KUBERNETES_AUTH: 'on' }).auth.kubernetes).toEqual({ tenantGroupPrefix: 'deskplane:tenant:' });
+    const c = parseConfig({ ...builtin, DESKPLANE_API_KUBERNETES_AUTH: 'true', DESKPLANE_API_KUBERNETES_TENANT_GROUP_PREFIX: 'system:serviceaccounts:' });
+    expect(c.auth.kubernetes).toEqual({ tenantGroupPrefix: 'system:serviceaccounts:' });
+    expect(c.auth.builtin).toBeDefined();
+    expect(parseConfig(builtin).auth.kubernetes).toBeUndefined();
+  });
+
   it('parses listen addresses, proxies and switches', () => {
     expect(parseConfig({ ...builtin, DESKPLANE_API_LISTEN: '127.0.0.1:0' }).listen).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseConfig({ ...builtin, DESKPLANE_API_LISTEN: '[::1]:9000' }).listen).toEqual({ host: '::1', port: 9000 });
@@ -54,6 +62,8 @@ describe('parseConfig', () => {
     [{ ...builtin, DESKPLANE_API_LOGIN_PER_IP_PER_MINUTE: 'lots' }, 'DESKPLANE_API_LOGIN_PER_IP_PER_MINUTE', /whole number/],
     [{ ...builtin, DESKPLANE_API_LOG_LEVEL: 'loud' }, 'DESKPLANE_API_LOG_LEVEL', /must be one of trace, debug/],
     [{ ...builtin, DESKPLANE_API_DOCS: 'maybe' }, 'DESKPLANE_API_DOCS', /must be true or false/],
+    [{ DESKPLANE_API_KUBERNETES_AUTH: 'sometimes' }, 'DESKPLANE_API_KUBERNETES_AUTH', /must be true or false/],
+    [{ DESKPLANE_API_KUBERNETES_AUTH: 'off' }, 'DESKPLANE_API_USERS_FILE', /KUBERNETES_AUTH=on/],
   ])('%j → error naming %s', (env, variable, message) => {
     const err = configError(env);
     expect(err.variable).toBe(variable);

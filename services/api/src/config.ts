@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_TENANT_GROUP_PREFIX } from './auth/kubernetes-tokens';
 import { DEFAULT_CLAIMS, type ClaimMapping } from './auth/verifier';
 
 /**
@@ -44,6 +45,8 @@ export interface ApiConfig {
   auth: {
     oidc?: OidcConfig;
     builtin?: BuiltinIdpConfig;
+    /** Tokens no issuer above signed go to the cluster's TokenReview (kubectl credentials). */
+    kubernetes?: { tenantGroupPrefix: string };
     roleGroups: { tenantAdmin?: string; platformOps?: string };
     clockToleranceSeconds: number;
   };
@@ -107,8 +110,13 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const r = new Reader(env);
   const oidc = oidcConfig(r);
   const builtin = builtinConfig(r);
-  if (!oidc && !builtin) {
-    throw new ConfigError(`${PREFIX}USERS_FILE`, `no way to sign in is configured: set ${PREFIX}USERS_FILE (built-in identity provider) and/or ${PREFIX}OIDC_ISSUER with ${PREFIX}OIDC_AUDIENCE and ${PREFIX}OIDC_JWKS_URL`);
+  const kubernetes = r.boolean('KUBERNETES_AUTH', false);
+  const tenantGroupPrefix = r.string('KUBERNETES_TENANT_GROUP_PREFIX') ?? DEFAULT_TENANT_GROUP_PREFIX;
+  if (!oidc && !builtin && !kubernetes) {
+    throw new ConfigError(
+      `${PREFIX}USERS_FILE`,
+      `no way to sign in is configured: set ${PREFIX}USERS_FILE (built-in identity provider), ${PREFIX}OIDC_ISSUER with ${PREFIX}OIDC_AUDIENCE and ${PREFIX}OIDC_JWKS_URL, and/or ${PREFIX}KUBERNETES_AUTH=on (Kubernetes credentials)`,
+    );
   }
   const trust = r.string('TRUST_PROXY');
   let trustProxy: boolean | string[] = false;
@@ -124,6 +132,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     auth: {
       ...(oidc && { oidc }),
       ...(builtin && { builtin }),
+      ...(kubernetes && { kubernetes: { tenantGroupPrefix } }),
       roleGroups: { tenantAdmin: r.string('ADMIN_GROUP') ?? 'deskplane-tenant-admins', platformOps: r.string('OPS_GROUP') ?? 'deskplane-platform-ops' },
       clockToleranceSeconds: r.integer('CLOCK_TOLERANCE_S', 0, 300) ?? 5,
     },

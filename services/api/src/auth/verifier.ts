@@ -56,6 +56,11 @@ export interface TokenVerifierOptions {
   /** Allowed clock skew for exp/nbf/iat. Default 5 s. */
   clockToleranceSeconds?: number;
   now?: () => number;
+  /**
+   * Asked for tokens no trusted issuer signed (not a JWT, or an unknown `iss`): the cluster's
+   * TokenReview, so `kubectl` credentials work here too. Unset = such tokens are refused.
+   */
+  fallback?: { authenticate(token: string): Promise<Caller> };
 }
 
 export class TokenVerifier {
@@ -74,9 +79,11 @@ export class TokenVerifier {
     try {
       unverified = decodeJwt(token);
     } catch {
+      if (this.opts.fallback) return this.opts.fallback.authenticate(token);
       throw new Unauthorized('bearer token is not a JWT');
     }
     const trusted = this.issuers.find((i) => i.issuer === unverified.iss);
+    if (!trusted && this.opts.fallback) return this.opts.fallback.authenticate(token);
     if (!trusted) throw new Unauthorized(`token issuer ${JSON.stringify(unverified.iss ?? null)} is not trusted`);
     let payload: JWTPayload;
     try {

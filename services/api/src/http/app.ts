@@ -8,6 +8,7 @@ import { LogController, type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { BuiltinIdp } from '../auth/builtin-idp';
 import { testToken, type CallerInit } from '../auth/test-token';
+import { clusterTokenReviewer, KubernetesAuthenticator } from '../auth/kubernetes-tokens';
 import { oidcIssuer, TokenVerifier, type TrustedIssuer } from '../auth/verifier';
 import type { ApiConfig } from '../config';
 import type { Caller } from '../domain/caller';
@@ -78,7 +79,13 @@ export async function createApiApp(deps: ApiDeps, config: ApiConfig, options: Ap
     issuers.push(idp.trustedIssuer());
   }
   if (config.auth.oidc) issuers.push(oidcIssuer(config.auth.oidc));
-  const verifier = new TokenVerifier(issuers, { roleGroups: config.auth.roleGroups, clockToleranceSeconds: config.auth.clockToleranceSeconds });
+  const kube = config.auth.kubernetes;
+  const fallback = kube && new KubernetesAuthenticator(deps.tokenReviewer ?? clusterTokenReviewer(config.platform.kubeconfig), { ...kube, roleGroups: config.auth.roleGroups });
+  const verifier = new TokenVerifier(issuers, {
+    roleGroups: config.auth.roleGroups,
+    clockToleranceSeconds: config.auth.clockToleranceSeconds,
+    ...(fallback && { fallback }),
+  });
 
   const closeController = new AbortController();
   const runtime: ApiRuntime = {

@@ -2,6 +2,7 @@ import type { Caller, Role } from '../domain/caller';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { BuiltinIdp } from '../auth/builtin-idp';
+import type { TokenReviewer } from '../auth/kubernetes-tokens';
 import type { TokenVerifier } from '../auth/verifier';
 import type { ApiConfig } from '../config';
 import type { HttpMetrics } from './observability';
@@ -38,6 +39,8 @@ export interface ApiDeps {
    * object's admins list), looked up on every authenticated request.
    */
   extraRoles?: (caller: Caller) => Promise<readonly Role[]>;
+  /** Who reviews Kubernetes tokens when config.auth.kubernetes is on; default: the cluster of config.platform.kubeconfig. */
+  tokenReviewer?: TokenReviewer;
   [name: string]: unknown;
 }
 
