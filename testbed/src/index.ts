@@ -20,3 +20,4 @@ export { freePort, canConnect } from './ports';
 export { probeSpiceLink, clientLinkMessage, ticketAnswer, type SpiceLinkProbeOptions, type SpiceLinkProbeResult } from './probes/spice';
 export { startViewer, findFrame, showsPicture, cropFrame, parseXwd, parsePpm, encodePng, writePng, nonBlackPixels, ViewerExitedError, VIEWER_PACKAGES, type Viewer, type ViewerOptions, type Frame, type ScreenMatch, type ChangeWatch } from './viewer';
 export { ensureHelm, HELM_VERSION } from './helm';
+export { findGuest, screendump, decodePng, waitForGuestPicture, changedPixels, guestMovesOn, type GuestPicture } from './guest-screen';

@@ -36,8 +36,13 @@ export interface Frame {
 export interface ViewerOptions {
   /** A .vv file remote-viewer opens (type=spice, host, port, password, proxy, ...). */
   vvFile?: string;
-  /** Or a URI (spice://host:port); exactly one of vvFile / uri. */
+  /** Or a URI (spice://host:port); exactly one of vvFile / uri / launcher. */
   uri?: string;
+  /**
+   * Or a program that starts remote-viewer itself (e.g. `kubectl desktop console NAME`), run
+   * on the Xvfb screen in a process group of its own; `close` stops the whole group.
+   */
+  launcher?: { command: string; args: readonly string[] };
   /** Xvfb screen size; default 1024×768. */
   width?: number;
   height?: number;
@@ -199,6 +204,17 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(killer);
 }
 
+async function stopGroup(pgid: number): Promise<void> {
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    try {
+      process.kill(-pgid, sig);
+    } catch {
+      return; // the group is gone
+    }
+    await sleep(sig === 'SIGTERM' ? 1_000 : 200);
+  }
+}
+
 /** Xvfb with -displayfd: it picks a free display number itself and writes it on fd 3. */
 async function startXvfb(dir: string, width: number, height: number, logFile: string): Promise<{ child: ChildProcess; display: string }> {
   const fd = openSync(logFile, 'a');
@@ -246,12 +262,14 @@ async function startXvfb(dir: string, width: number, height: number, logFile: st
  */
 export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
   const target = opts.vvFile ?? opts.uri;
-  if (target === undefined || (opts.vvFile !== undefined && opts.uri !== undefined)) throw new Error('startViewer: give exactly one of vvFile or uri');
+  if ([opts.vvFile, opts.uri, opts.launcher].filter((t) => t !== undefined).length !== 1) throw new Error('startViewer: give exactly one of vvFile, uri or launcher');
   const dir = mkdtempSync(join(tmpdir(), 'deskplane-viewer-'));
   const log = opts.log ?? join(dir, 'remote-viewer.log');
   const fbFile = join(dir, 'Xvfb_screen0');
   const children: ChildProcess[] = [];
+  const groups: number[] = [];
   const cleanup = async (): Promise<void> => {
+    for (const g of groups) await stopGroup(g);
     for (const c of children.reverse()) await stopChild(c);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -263,16 +281,18 @@ export async function startViewer(opts: ViewerOptions): Promise<Viewer> {
     let rv: ChildProcess;
     try {
       // NO_AT_BRIDGE: no accessibility bus to wait for on a bare Xvfb.
-      rv = spawn('remote-viewer', ['--debug', ...(opts.args ?? []), target], {
-        stdio: ['ignore', fd, fd],
-        env: { ...process.env, ...opts.env, DISPLAY: x.display, NO_AT_BRIDGE: '1', GDK_BACKEND: 'x11' },
-      });
+      const env = { ...process.env, ...opts.env, DISPLAY: x.display, NO_AT_BRIDGE: '1', GDK_BACKEND: 'x11' };
+      rv = opts.launcher
+        ? spawn(opts.launcher.command, [...opts.launcher.args], { stdio: ['ignore', fd, fd], env, detached: true })
+        : spawn('remote-viewer', ['--debug', ...(opts.args ?? []), target!], { stdio: ['ignore', fd, fd], env });
     } finally {
       closeSync(fd);
     }
     let spawnError: Error | undefined;
     rv.once('error', (e) => void (spawnError = e));
     children.push(rv);
+    // The launcher's own children (the viewer it started) go with it.
+    if (opts.launcher && rv.pid !== undefined) groups.push(rv.pid);
     // Promise-shaped so a slower grabber (xwd over the X protocol) could replace it unchanged.
     const grab = (): Promise<Frame> => Promise.resolve().then(() => parseXwd(readFileSync(fbFile)));
     const deadline = Date.now() + (opts.timeoutMs ?? 20_000);

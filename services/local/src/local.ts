@@ -30,6 +30,12 @@ export interface LocalOptions {
   testbed: TestbedState;
   /** Store journal, guest disks, golden images, demo credentials, logs: kept across restarts. */
   dataDir: string;
+  /**
+   * Run on a Kubernetes API server instead of the embedded store (the CRDs must be applied):
+   * the same parts, with the resources where `kubectl` sees them. Tests of cluster tooling
+   * (`kubectl desktop`) use it against the testbed's kube-apiserver.
+   */
+  kubeconfig?: string;
   log?: (msg: string) => void;
   /** Gateway addresses. Defaults: SPICE 127.0.0.1:5930, CONNECT 127.0.0.1:5931 (false: off), admin 127.0.0.1 on a free port. */
   gateway?: { listen?: Address; connectListen?: Address | false; adminListen?: Address; /** WebSocket front for browser consoles; off unless set (the command: DEFAULT_WEBSOCKET_LISTEN). */ websocketListen?: Address };
@@ -111,15 +117,17 @@ export async function startLocal(o: LocalOptions): Promise<RunningLocal> {
     // 5 s, not the orchestrator's 30 s: every restart of the local run starts fresh libvirt
     // hosts, so every desktop's guest is missing until a drift pass recreates it.
     const drift = o.driftIntervalMs ?? process.env.DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS ?? LOCAL_DRIFT_INTERVAL_MS;
+    const backend = o.kubeconfig
+      ? { DESKPLANE_OPERATOR_BACKEND: 'kubernetes', DESKPLANE_OPERATOR_KUBECONFIG: o.kubeconfig, DESKPLANE_ORCHESTRATOR_BACKEND: 'kubernetes', DESKPLANE_ORCHESTRATOR_KUBECONFIG: o.kubeconfig }
+      : { DESKPLANE_OPERATOR_BACKEND: 'embedded', DESKPLANE_ORCHESTRATOR_BACKEND: 'embedded' };
     const env = {
-      DESKPLANE_OPERATOR_BACKEND: 'embedded',
+      ...backend,
       DESKPLANE_OPERATOR_DATA_DIR: join(dataDir, 'store'),
       DESKPLANE_OPERATOR_REDIS_URL: testbed.redis.url,
       DESKPLANE_OPERATOR_QUEUE_PREFIX: prefix,
       DESKPLANE_OPERATOR_METRICS_LISTEN: 'off',
       DESKPLANE_OPERATOR_HEARTBEAT_INTERVAL_MS: '2000',
       DESKPLANE_OPERATOR_LOG_LEVEL: 'warn',
-      DESKPLANE_ORCHESTRATOR_BACKEND: 'embedded',
       DESKPLANE_ORCHESTRATOR_DATA_DIR: join(dataDir, 'store'),
       DESKPLANE_ORCHESTRATOR_REDIS_URL: testbed.redis.url,
       DESKPLANE_ORCHESTRATOR_QUEUE_PREFIX: prefix,
