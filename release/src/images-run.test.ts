@@ -19,7 +19,7 @@ const MODULE_CRASH = /Cannot find module|ERR_MODULE_NOT_FOUND|ERR_PACKAGE_PATH_N
 
 /** What each entry point says with no configuration at all (the gateway has defaults for everything). */
 const CONFIG_ERRORS: Record<string, { code: number; message: RegExp }> = {
-  'deskplane-operator': { code: 1, message: /DESKPLANE_OPERATOR_REDIS_URL: required/ },
+  'deskplane-operator': { code: 2, message: /DESKPLANE_OPERATOR_REDIS_URL: required/ },
   'deskplane-orchestrator': { code: 2, message: /DESKPLANE_ORCHESTRATOR_REDIS_URL .*is required/ },
   'deskplane-host-agent': { code: 2, message: /DESKPLANE_HOST_AGENT_CONSOLE_ADDRESS: is required/ },
   'deskplane-api': { code: 2, message: /DESKPLANE_API_USERS_FILE: no way to sign in is configured/ },

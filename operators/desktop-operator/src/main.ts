@@ -7,6 +7,7 @@
  */
 import { openJobQueue, openStore } from './backends';
 import { configFromEnv } from './config';
+import { OperatorConfigError } from './errors';
 import { GrpcHostAgentProbe } from './controllers/kvm-host/probe';
 import { createLogger } from './log';
 import { Manager } from './manager';
@@ -45,5 +46,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`desktop-operator: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  // 2 for a configuration mistake, as every other Deskplane component: retrying will not help.
+  process.exit(err instanceof OperatorConfigError ? 2 : 1);
 });
