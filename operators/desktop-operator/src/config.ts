@@ -37,6 +37,12 @@ export interface OperatorConfig {
   scheduler: SchedulerConfig;
   agentTls?: AgentTlsConfig;
   logLevel: string;
+  /** The gateway's Redis key prefix: where it records which desktops have open sessions (presence). */
+  gatewayPrefix: string;
+  /** How often desktop activity (logout release, idle stop) is looked at. */
+  activityIntervalMs: number;
+  /** Packing idle desktops onto fewer hosts: off, dry-run (plan shown as Events and logs), or on. */
+  consolidation: { mode: 'off' | 'dry-run' | 'on'; intervalMs: number; maxMigrations: number };
 }
 
 const P = 'DESKPLANE_OPERATOR_';
@@ -97,6 +103,11 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
   if ((cert || key) && !(cert && key)) throw new OperatorConfigError(P + 'AGENT_TLS_CERT', 'AGENT_TLS_CERT and AGENT_TLS_KEY go together');
   if ((cert || key) && !ca) throw new OperatorConfigError(P + 'AGENT_TLS_CA', 'required when a client certificate is set');
 
+  const consolidation = env[P + 'CONSOLIDATION'] || 'off';
+  if (consolidation !== 'off' && consolidation !== 'dry-run' && consolidation !== 'on') {
+    throw new OperatorConfigError(P + 'CONSOLIDATION', `expected "off", "dry-run" or "on", got "${consolidation}"`);
+  }
+
   const hostSelector = env[P + 'HOST_SELECTOR'];
   const watchNamespace = env[P + 'WATCH_NAMESPACE'];
   return {
@@ -123,5 +134,12 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     scheduler: { strategy },
     ...(ca ? { agentTls: { caFile: ca, ...(cert ? { certFile: cert } : {}), ...(key ? { keyFile: key } : {}) } } : {}),
     logLevel: env[P + 'LOG_LEVEL'] || 'info',
+    gatewayPrefix: env[P + 'GATEWAY_PREFIX'] || 'deskplane:gateway',
+    activityIntervalMs: int(env, 'ACTIVITY_INTERVAL_MS', 5_000, 100),
+    consolidation: {
+      mode: consolidation,
+      intervalMs: int(env, 'CONSOLIDATION_INTERVAL_MS', 600_000, 100),
+      maxMigrations: int(env, 'CONSOLIDATION_MAX_MIGRATIONS', 2, 1),
+    },
   };
 }

@@ -2,11 +2,13 @@
 import {
   DesktopMigrationKind,
   DesktopPolicyKind,
+  DesktopPoolKind,
   DesktopTemplateKind,
   KvmHostKind,
   VirtualDesktopKind,
   type DesktopMigration,
   type DesktopPolicy,
+  type DesktopPool,
   type DesktopTemplate,
   type KvmHost,
   type VirtualDesktop,
@@ -20,6 +22,7 @@ export const RESOURCE_TYPES = {
   DesktopTemplate: DesktopTemplateKind.info,
   DesktopMigration: DesktopMigrationKind.info,
   DesktopPolicy: DesktopPolicyKind.info,
+  DesktopPool: DesktopPoolKind.info,
 } as const satisfies Record<string, ResourceType>;
 
 // The API types describe metadata with TypeBox; the store's KubeObject is the wire shape.
@@ -29,6 +32,7 @@ export type DesktopObject = VirtualDesktop & KubeObject;
 export type TemplateObject = DesktopTemplate & KubeObject;
 export type MigrationObject = DesktopMigration & KubeObject;
 export type PolicyObject = DesktopPolicy & KubeObject;
+export type PoolObject = DesktopPool & KubeObject;
 
 /** `namespace/name`, or `name` for cluster-scoped objects: the work-queue key. */
 export function keyOf(o: Pick<KubeObject, 'metadata'>): string {
