@@ -12,9 +12,12 @@
 import { getCondition, ConditionType, TERMINAL_MIGRATION_PHASES } from '@deskplane/api';
 import type { JobQueue } from '@deskplane/queue-contracts';
 import { Informer, LeaderElector, type KubeObject, type ResourceStore } from '@deskplane/resource-store';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { OperatorConfig } from './config';
 import { DesktopMigrationReconciler } from './controllers/desktop-migration/reconciler';
 import { DesktopPolicyReconciler } from './controllers/desktop-policy/reconciler';
+import { DesktopPoolReconciler, TENANT_TYPE, type TenantObject } from './controllers/desktop-pool/reconciler';
+import { poolChangeMatters, poolKeysForDesktop, poolsOfTemplate } from './controllers/desktop-pool/watch';
 import { DRAIN_LABEL, drainLabelValue } from './controllers/kvm-host/drain';
 import { KvmHostReconciler } from './controllers/kvm-host/reconciler';
 import type { HostAgentProbe } from './controllers/kvm-host/probe';
@@ -24,8 +27,9 @@ import { sameJson } from './controllers/shared/status';
 import { VirtualDesktopReconciler } from './controllers/virtual-desktop/reconciler';
 import { createLogger, type Logger } from './log';
 import { OperatorMetrics, startMetricsServer, type MetricsServer } from './metrics';
-import { keyOf, RESOURCE_TYPES, type DesktopObject, type HostObject, type MigrationObject, type PolicyObject, type TemplateObject } from './resources';
+import { keyOf, RESOURCE_TYPES, type DesktopObject, type HostObject, type MigrationObject, type PolicyObject, type PoolObject, type TemplateObject } from './resources';
 import { Controller, type ReconcileResult } from './runtime/controller';
+import type { OperatorView, PeriodicTask } from './runtime/periodic';
 
 export type ManagerConfig = Pick<
   OperatorConfig,
@@ -42,10 +46,12 @@ export interface ManagerOptions {
   now?: () => Date;
   /** Called when leadership is lost while running (not on stop()). main.ts exits the process. */
   onLostLeadership?: () => void;
+  /** Periodic passes (activity, consolidation): run on the leader only, started and stopped with the controllers. */
+  tasks?: PeriodicTask[];
 }
 
 type Reconciler = { reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> };
-const NAMES = ['kvmhost', 'virtualdesktop', 'desktopmigration', 'desktoppolicy'] as const;
+const NAMES = ['kvmhost', 'virtualdesktop', 'desktopmigration', 'desktoppolicy', 'desktoppool'] as const;
 type ControllerName = (typeof NAMES)[number];
 
 export class Manager {
@@ -56,9 +62,12 @@ export class Manager {
   readonly templates: Informer<TemplateObject>;
   readonly migrations: Informer<MigrationObject>;
   readonly policies: Informer<PolicyObject>;
+  readonly pools: Informer<PoolObject>;
   private readonly reconcilers: Record<ControllerName, Reconciler>;
   private controllers?: Map<ControllerName, Controller>;
   private controllersStopping?: Promise<void>;
+  private readonly view: OperatorView;
+  private tasks?: { abort: AbortController; done: Promise<void> };
   private readonly elector: LeaderElector;
   private metricsServer?: MetricsServer;
   private stopping = false;
@@ -77,6 +86,7 @@ export class Manager {
     this.templates = new Informer(client<TemplateObject>(RESOURCE_TYPES.DesktopTemplate), { ...informerOpts, ...ns });
     this.migrations = new Informer(client<MigrationObject>(RESOURCE_TYPES.DesktopMigration), { ...informerOpts, ...ns });
     this.policies = new Informer(client<PolicyObject>(RESOURCE_TYPES.DesktopPolicy), { ...informerOpts, ...ns });
+    this.pools = new Informer(client<PoolObject>(RESOURCE_TYPES.DesktopPool), { ...informerOpts, ...ns });
 
     const events = this.eventSink();
     const owns = (h: HostObject): boolean => Object.entries(c.hostSelector ?? {}).every(([k, v]) => h.metadata.labels?.[k] === v);
@@ -96,7 +106,20 @@ export class Manager {
         jobs: o.jobs,
       }),
       desktoppolicy: new DesktopPolicyReconciler({ policies: this.policies, client: client(RESOURCE_TYPES.DesktopPolicy), events, now }),
+      desktoppool: new DesktopPoolReconciler({
+        pools: this.pools,
+        templates: this.templates,
+        client: client(RESOURCE_TYPES.DesktopPool),
+        desktopClient: client(RESOURCE_TYPES.VirtualDesktop),
+        tenantClient: o.store.client<TenantObject>(TENANT_TYPE),
+        events,
+        now,
+        gauges: this.metrics,
+        blockedRetryMs: c.unschedulableRetryMs,
+      }),
     };
+    const { hosts, desktops, templates, migrations, policies, pools } = this;
+    this.view = { hosts, desktops, templates, migrations, policies, pools, store: o.store, events, now, log: this.log };
     this.wireHandlers(ledger);
 
     this.elector = new LeaderElector(o.store.leases, {
@@ -131,7 +154,7 @@ export class Manager {
     if (this.o.config.metrics) {
       this.metricsServer = await startMetricsServer(this.o.config.metrics, this.metrics, () => ({ ok: this.synced, synced: this.synced, leader: this.isLeader, identity: this.o.config.identity }));
     }
-    await Promise.all([this.hosts, this.desktops, this.templates, this.migrations, this.policies].map((i) => i.start()));
+    await Promise.all([this.hosts, this.desktops, this.templates, this.migrations, this.policies, this.pools].map((i) => i.start()));
     this.synced = true;
     this.log.info({ lease: `${this.o.config.lease.namespace}/${this.o.config.lease.name}`, metricsUrl: this.metricsUrl }, 'caches synced; joining leader election');
     this.elector.start();
@@ -143,7 +166,7 @@ export class Manager {
     await this.stopControllers();
     await this.elector.stop();
     await this.controllersStopping;
-    for (const i of [this.hosts, this.desktops, this.templates, this.migrations, this.policies]) i.stop();
+    for (const i of [this.hosts, this.desktops, this.templates, this.migrations, this.policies, this.pools]) i.stop();
     await this.metricsServer?.close();
     this.log.info('stopped');
   }
@@ -185,6 +208,32 @@ export class Manager {
     for (const d of this.desktops.list()) this.enqueue('virtualdesktop', keyOf(d));
     for (const m of this.migrations.list()) this.enqueue('desktopmigration', keyOf(m));
     for (const p of this.policies.list()) this.enqueue('desktoppolicy', keyOf(p));
+    for (const p of this.pools.list()) this.enqueue('desktoppool', keyOf(p));
+    this.startTasks();
+  }
+
+  /** Each task: a pass, then intervalMs of rest, until aborted; never two passes of one task at once. */
+  private startTasks(): void {
+    const tasks = this.o.tasks ?? [];
+    if (!tasks.length) return;
+    const abort = new AbortController();
+    const loop = async (task: PeriodicTask): Promise<void> => {
+      const log = this.log.child({ task: task.name });
+      const view = { ...this.view, log };
+      while (!abort.signal.aborted) {
+        const started = performance.now();
+        try {
+          await task.run(view, abort.signal);
+          this.metrics.observeTask(task.name, 'success', performance.now() - started);
+        } catch (e) {
+          this.metrics.observeTask(task.name, 'error', performance.now() - started);
+          if (!abort.signal.aborted) log.warn({ err: errText(e) }, 'periodic task pass failed; next pass on schedule');
+        }
+        await sleep(task.intervalMs, undefined, { signal: abort.signal }).catch(() => undefined);
+      }
+    };
+    this.tasks = { abort, done: Promise.all(tasks.map(loop)).then(() => undefined) };
+    this.log.info({ tasks: tasks.map((t) => `${t.name}/${t.intervalMs}ms`) }, 'periodic tasks started');
   }
 
   private stopControllers(): Promise<void> {
@@ -192,7 +241,10 @@ export class Manager {
     if (!controllers) return this.controllersStopping ?? Promise.resolve();
     this.controllers = undefined;
     this.metrics.leader.set(0);
-    this.controllersStopping = Promise.all([...controllers.values()].map((c) => c.stop())).then(() => undefined);
+    const tasks = this.tasks;
+    this.tasks = undefined;
+    tasks?.abort.abort();
+    this.controllersStopping = Promise.all([...[...controllers.values()].map((c) => c.stop()), tasks?.done]).then(() => undefined);
     return this.controllersStopping;
   }
 
@@ -244,6 +296,10 @@ export class Manager {
       const h = name ? this.hosts.get(name) : undefined;
       if (h?.spec.maintenance) this.enqueue('kvmhost', keyOf(h));
     };
+    const pools = (old: DesktopObject | undefined, d: DesktopObject | undefined) => {
+      for (const k of poolKeysForDesktop(old, d)) this.enqueue('desktoppool', k);
+    };
+    this.desktops.on({ add: (d) => pools(undefined, d), update: (old, d) => pools(old, d), delete: (d) => pools(d, undefined) });
     this.desktops.on({
       add: (d) => {
         this.enqueue('virtualdesktop', keyOf(d));
@@ -268,6 +324,17 @@ export class Manager {
     this.templates.on({
       add: (t) => unplaced(t.metadata.namespace, t.metadata.name),
       update: (_, t) => unplaced(t.metadata.namespace, t.metadata.name),
+    });
+    const poolsOf = (t: TemplateObject) => {
+      for (const k of poolsOfTemplate(this.pools.list(t.metadata.namespace), t)) this.enqueue('desktoppool', k);
+    };
+    this.templates.on({ add: poolsOf, update: (_, t) => poolsOf(t), delete: poolsOf });
+    this.pools.on({
+      add: (p) => this.enqueue('desktoppool', keyOf(p)),
+      update: (old, p) => {
+        if (poolChangeMatters(old, p)) this.enqueue('desktoppool', keyOf(p));
+      },
+      delete: (p) => this.enqueue('desktoppool', keyOf(p)),
     });
     // A drain migration that changes phase or goes away may change its host's Drained message.
     const drainOf = (m: MigrationObject) => {

@@ -1,7 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PoolCounts } from './controllers/desktop-pool/decide';
 import type { ReconcileOutcome } from './runtime/controller';
+
+/** The states `deskplane_pool_desktops` is broken down by. */
+export const POOL_STATES = ['ready', 'claimed', 'starting', 'resetting', 'cold'] as const;
 
 const P = 'deskplane_operator_';
 
@@ -30,6 +34,26 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly poolDesktops = new Gauge({
+    name: 'deskplane_pool_desktops',
+    help: "A pool's desktops by state: ready (unclaimed, console ready), claimed, starting (unclaimed, to run, not ready yet), resetting (recycled or being deleted), cold (unclaimed, defined, not started).",
+    labelNames: ['namespace', 'pool', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly taskRuns = new Counter({
+    name: `${P}task_runs_total`,
+    help: 'Passes of the periodic tasks (activity, consolidation, …) by task and outcome (success, error).',
+    labelNames: ['task', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly taskDuration = new Histogram({
+    name: `${P}task_duration_seconds`,
+    help: 'Duration of one pass of a periodic task.',
+    labelNames: ['task'] as const,
+    buckets: [0.005, 0.025, 0.1, 0.25, 1, 2.5, 10, 30, 120],
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const sources = this.depthSources;
     this.queueDepth = new Gauge({
@@ -48,6 +72,20 @@ export class OperatorMetrics {
   /** Reads a controller's queue depth at each scrape. */
   trackQueue(controller: string, depth: () => number): void {
     this.depthSources.set(controller, depth);
+  }
+
+  setPool(namespace: string, pool: string, counts: PoolCounts): void {
+    for (const state of POOL_STATES) this.poolDesktops.set({ namespace, pool, state }, counts[state]);
+  }
+
+  /** A deleted pool's series go away instead of reporting its last counts forever. */
+  forgetPool(namespace: string, pool: string): void {
+    for (const state of POOL_STATES) this.poolDesktops.remove({ namespace, pool, state });
+  }
+
+  observeTask(task: string, outcome: 'success' | 'error', durationMs: number): void {
+    this.taskRuns.inc({ task, outcome });
+    this.taskDuration.observe({ task }, durationMs / 1000);
   }
 
   observe(e: { controller: string; outcome: ReconcileOutcome; durationMs: number }): void {

@@ -26,6 +26,8 @@ export const ConditionType = {
   Progressing: 'Progressing',
   /** Any kind: the last reconcile failed; the message says why. */
   Degraded: 'Degraded',
+  /** VirtualDesktop: True when its policy's desktopIdleSeconds stopped or recycled it; False (Active) once started again. */
+  Idle: 'Idle',
 } as const;
 export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -56,6 +58,10 @@ export const ConditionReason = {
   // DesktopPool
   Filling: 'Filling',
   PoolReady: 'PoolReady',
+  // VirtualDesktop: Idle
+  IdleStopped: 'IdleStopped',
+  IdleRecycled: 'IdleRecycled',
+  Active: 'Active',
   // Any
   ReconcileError: 'ReconcileError',
 } as const;

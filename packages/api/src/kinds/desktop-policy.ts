@@ -88,6 +88,14 @@ export const DesktopPolicySpecSchema = Type.Object(
     maxSessionSeconds: Type.Optional(
       Type.Integer({ minimum: 60, maximum: 2592000, description: 'Close any session after this long. Unset: never.' }),
     ),
+    desktopIdleSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 10,
+        maximum: 2592000,
+        description:
+          'Stop a desktop whose console has had no session for this long (a non-persistent pool desktop is reset and returned to its pool instead). Applies to the desktops of the users it binds. Unset: never.',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'The policy.' },
 );
@@ -102,7 +110,7 @@ export const DesktopPolicyStatusSchema = Type.Object(
 
 export const DesktopPolicyKind = defineKind({
   info: { kind: 'DesktopPolicy', plural: 'desktoppolicies', singular: 'desktoppolicy', shortNames: ['dpol'], namespaced: true },
-  description: 'DesktopPolicy limits SPICE sessions of the users it binds: bandwidth, denied channels, clipboard, session count and time.',
+  description: 'DesktopPolicy limits SPICE sessions of the users it binds: bandwidth, denied channels, clipboard, session count and time; and stops their desktops when idle.',
   spec: DesktopPolicySpecSchema,
   status: DesktopPolicyStatusSchema,
   printerColumns: [
@@ -110,6 +118,7 @@ export const DesktopPolicyKind = defineKind({
     { name: 'Total kbps', type: 'integer', jsonPath: '.spec.bandwidth.totalKbps' },
     { name: 'Clipboard', type: 'string', jsonPath: '.spec.clipboard' },
     { name: 'Denied', type: 'string', jsonPath: '.spec.deniedChannels', priority: 1 },
+    { name: 'Desktop Idle', type: 'integer', jsonPath: '.spec.desktopIdleSeconds', priority: 1 },
     AGE,
   ],
   source: 'packages/api/src/kinds/desktop-policy.ts',

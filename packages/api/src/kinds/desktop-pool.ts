@@ -22,6 +22,39 @@ export const ClaimantsSchema = Type.Object(
   { additionalProperties: false, description: 'Who may claim a desktop. Unset: every user of the namespace (tenant).' },
 );
 
+/** Days of the week as warmSchedule entries name them. */
+export const Weekdays = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
+export type Weekday = (typeof Weekdays)[number];
+
+/** 00:00 to 23:59; `to` may also be 24:00 (the end of the day). */
+const HHMM = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+const HHMM_OR_END = '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$';
+
+export const WarmScheduleEntrySchema = Type.Object(
+  {
+    days: Type.Array(StringEnum(Weekdays), {
+      minItems: 1,
+      maxItems: 7,
+      'x-kubernetes-list-type': 'set',
+      description: 'Days on which the window starts (an overnight window runs on into the next day).',
+    }),
+    from: Type.String({ pattern: HHMM, maxLength: 5, description: 'Local start time, HH:MM (24-hour).' }),
+    to: Type.String({
+      pattern: HHMM_OR_END,
+      maxLength: 5,
+      description: 'Local end time, HH:MM, exclusive; 24:00 is midnight. Earlier than from: the window ends the next day (22:00 to 06:00).',
+    }),
+    warm: Type.Integer({ minimum: 0, maximum: 1000, description: 'Warm desktops during the window (capped at size).' }),
+  },
+  {
+    additionalProperties: false,
+    description: 'A weekly window with its own warm count.',
+    'x-kubernetes-validations': [
+      cel('self.from != self.to', 'from and to must differ', (e: { from: string; to: string }) => e.from !== e.to, { fieldPath: '.to' }),
+    ],
+  },
+);
+
 export const DesktopPoolSpecSchema = Type.Object(
   {
     templateRef: LocalRef('DesktopTemplate (same namespace) every desktop of the pool is made from.'),
@@ -33,6 +66,29 @@ export const DesktopPoolSpecSchema = Type.Object(
       StringEnum(PoolAssignments, { default: 'Dedicated', description: 'What happens to a desktop once a user has claimed it.' }),
     ),
     claimants: Type.Optional(ClaimantsSchema),
+    warmSchedule: Type.Optional(
+      Type.Array(WarmScheduleEntrySchema, {
+        maxItems: 32,
+        description: 'Windows that change warm, e.g. more before working hours. Several matching: the highest warm wins; none: spec.warm.',
+      }),
+    ),
+    timeZone: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$',
+        default: 'UTC',
+        description: 'IANA time zone the warmSchedule times are in, e.g. Europe/Berlin (daylight saving included).',
+      }),
+    ),
+    releaseAfterSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 86400,
+        default: 60,
+        description: 'Floating pools: seconds after the last console session ends before the desktop is reset and returned to the pool.',
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -56,7 +112,8 @@ export const DesktopPoolStatusSchema = Type.Object(
     ready: Count('Unclaimed desktops that are running and can be handed out now.'),
     claimed: Count('Desktops claimed by a user.'),
     starting: Count('Desktops being provisioned or started.'),
-    resetting: Count('Floating desktops being reset to the template after use.'),
+    resetting: Count('Desktops being deleted to be replaced by fresh ones (reset after use, scale-in).'),
+    warm: Count('Warm count in effect now: spec.warm, or the matching warmSchedule entry; never above size.'),
     observedGeneration: Type.Optional(ObservedGeneration()),
     conditions: Type.Optional(Conditions()),
   },
@@ -68,6 +125,13 @@ export const DesktopPoolKind = defineKind({
   description: 'DesktopPool keeps a number of desktops from one template, some of them warm, for users to claim.',
   spec: DesktopPoolSpecSchema,
   status: DesktopPoolStatusSchema,
+  rootValidations: [
+    cel(
+      'size(self.metadata.name) <= 63',
+      'name must be at most 63 characters (its desktops carry it in the deskplane.io/pool label)',
+      (o: { metadata: { name?: string } }) => (o.metadata.name ?? '').length <= 63,
+    ),
+  ],
   printerColumns: [
     { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
     { name: 'Warm', type: 'integer', jsonPath: '.spec.warm' },
@@ -85,3 +149,4 @@ export type DesktopPoolSpec = Static<typeof DesktopPoolSpecSchema>;
 export type DesktopPoolStatus = Static<typeof DesktopPoolStatusSchema>;
 export type DesktopPool = Static<typeof DesktopPoolKind.schema>;
 export type Claimants = Static<typeof ClaimantsSchema>;
+export type WarmScheduleEntry = Static<typeof WarmScheduleEntrySchema>;
