@@ -45,6 +45,7 @@ export { startAdminServer, GatewayAdminClient, type AdminServer } from './admin'
 export { GatewayMetrics, startMetricsServer, type LinkObserver } from './metrics';
 export { attachAudit, RedisAuditStream, auditStreamKey, parseAuditStreamEntry, AUDIT_STREAM_MAXLEN, type AuditLine } from './audit';
 export { RedisTicketStore, ticketKeyFromEnv, TICKET_KEY_ENV } from './tickets-redis';
+export { PresenceWriter, presenceKey, lastSessionEndKey, presenceHeartbeatKey, PRESENCE_REFRESH_MS, PRESENCE_TTL_MS, type PresenceWriterOptions } from './presence';
 export { CapsProber, probeCaps, PROBED_CHANNEL_TYPES } from './caps-probe';
 export { upstreamKey } from './caps-book';
 export { buildVvFile, type VvFileOptions } from './vv-file';

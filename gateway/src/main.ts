@@ -12,6 +12,7 @@ import { startGateway, type GatewayOptions } from './index';
 import { createLogger, gatewayLog, type Logger } from './log';
 import { GatewayMetrics, startMetricsServer, type Health, type MetricsServer } from './metrics';
 import { StorePolicySource, type PolicySource } from './policy';
+import { PresenceWriter } from './presence';
 import { MemoryTicketStore, type TicketStore } from './tickets';
 import { RedisTicketStore } from './tickets-redis';
 import { frontContext, type FrontTls } from './tls-front';
@@ -51,6 +52,7 @@ async function run(config: GatewayConfig, log: Logger): Promise<(signal: string)
 
     let redis: Redis | undefined;
     let auditStream: RedisAuditStream | undefined;
+    let presence: PresenceWriter | undefined;
     let tickets: TicketStore;
     if (config.tickets.kind === 'redis') {
       const r = (redis = new Redis(config.tickets.url, { maxRetriesPerRequest: 2, lazyConnect: true }));
@@ -61,6 +63,9 @@ async function run(config: GatewayConfig, log: Logger): Promise<(signal: string)
       // first) and before Redis disconnects, so sessions the stop ends still reach the stream.
       const stream = (auditStream = new RedisAuditStream(r, { ...(config.tickets.prefix !== undefined && { prefix: config.tickets.prefix }), log: glog }));
       closers.add('audit stream', () => stream.flush());
+      // Same ordering reason: the ends of the sessions the stop closes reach Redis before it disconnects.
+      const p = (presence = new PresenceWriter({ redis: r, ...(config.tickets.prefix !== undefined && { prefix: config.tickets.prefix }), log: glog }));
+      closers.add('presence', () => p.stop());
     } else {
       tickets = new MemoryTicketStore();
     }
@@ -111,6 +116,11 @@ async function run(config: GatewayConfig, log: Logger): Promise<(signal: string)
     // Never detached: sessions the stop closes still get their audit line.
     attachAudit(gw.sessions, glog);
     auditStream?.attach(gw.sessions);
+    if (presence) {
+      metrics.registry.registerMetric(presence.failures);
+      presence.attach(gw.sessions);
+      presence.start();
+    }
 
     let admin: AdminServer | undefined;
     if (config.admin) {
