@@ -8,12 +8,18 @@ import * as https from 'node:https';
 import { TransportError } from './errors';
 
 export const CONSOLE_TIMEOUT_MS = 30_000;
+/**
+ * A pool console answers once the claimed desktop runs: the API waits up to
+ * DESKPLANE_API_POOL_CONSOLE_WAIT_S (at most 900 s) without sending a byte.
+ */
+export const POOL_CONSOLE_TIMEOUT_MS = 960_000;
 /** A .vv file is a few KiB (a CA certificate at most); anything far larger is not one. */
 const MAX_VV_BYTES = 1024 * 1024;
 
 export interface ConsoleFetch {
   apiUrl: string;
-  desktop: string;
+  /** The desktop whose console to open, or (pool) the pool to claim one of. */
+  target: ConsoleTarget;
   tenant: string;
   authorization: string;
   /** Extra trusted CA (PEM) for a private API certificate; the system's CAs stay trusted. */
@@ -26,18 +32,23 @@ export interface ConsoleAnswer {
   body: string;
   retryAfter?: string;
   contentType?: string;
+  /** A pool console: the desktop the claim gave (x-deskplane-desktop) and how (claimed / reclaimed). */
+  desktop?: string;
+  claim?: string;
 }
 
-export function consoleUrl(apiUrl: string, desktop: string, tenant: string): URL {
-  const u = new URL(`${apiUrl}/desktops/${encodeURIComponent(desktop)}/console`);
+export type ConsoleTarget = { desktop: string } | { pool: string };
+
+export function consoleUrl(apiUrl: string, target: ConsoleTarget, tenant: string): URL {
+  const u = new URL('pool' in target ? `${apiUrl}/pools/${encodeURIComponent(target.pool)}/console` : `${apiUrl}/desktops/${encodeURIComponent(target.desktop)}/console`);
   u.searchParams.set('kind', 'vv');
   u.searchParams.set('tenant', tenant);
   return u;
 }
 
 export function fetchConsole(f: ConsoleFetch): Promise<ConsoleAnswer> {
-  const u = consoleUrl(f.apiUrl, f.desktop, f.tenant);
-  const timeout = f.timeoutMs ?? CONSOLE_TIMEOUT_MS;
+  const u = consoleUrl(f.apiUrl, f.target, f.tenant);
+  const timeout = f.timeoutMs ?? ('pool' in f.target ? POOL_CONSOLE_TIMEOUT_MS : CONSOLE_TIMEOUT_MS);
   const opts: https.RequestOptions = {
     method: 'GET',
     hostname: u.hostname.replace(/^\[|\]$/g, ''),
@@ -59,11 +70,15 @@ export function fetchConsole(f: ConsoleFetch): Promise<ConsoleAnswer> {
       });
       res.on('end', () => {
         const retry = res.headers['retry-after'];
+        const desktop = res.headers['x-deskplane-desktop'];
+        const claim = res.headers['x-deskplane-claim'];
         resolve({
           status: res.statusCode ?? 0,
           body: Buffer.concat(chunks).toString('utf8'),
           ...(typeof retry === 'string' ? { retryAfter: retry } : {}),
           ...(res.headers['content-type'] ? { contentType: res.headers['content-type'] } : {}),
+          ...(typeof desktop === 'string' && DESKTOP_NAME.test(desktop) ? { desktop } : {}),
+          ...(typeof claim === 'string' ? { claim } : {}),
         });
       });
       res.on('error', (e: NodeJS.ErrnoException) => reject(new TransportError(e.code ?? 'ECONNRESET', e.message)));
@@ -73,6 +88,9 @@ export function fetchConsole(f: ConsoleFetch): Promise<ConsoleAnswer> {
     req.end();
   });
 }
+
+/** The claimed desktop's name becomes a file name: nothing but a desktop name is taken. */
+const DESKTOP_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** The body is a remote-viewer file: its first section is `[virt-viewer]`. */
 export function looksLikeVv(body: string): boolean {

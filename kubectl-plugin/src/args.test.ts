@@ -52,6 +52,12 @@ describe('parseArgs', () => {
     expect(parseArgs(['console', 'alice-dev', '--save', 'a.vv']).command).toEqual({ name: 'console', desktop: 'alice-dev', detach: false, save: 'a.vv' });
   });
 
+  it('parses console --pool: the pool instead of a desktop name, before or after the command', () => {
+    expect(parseArgs(['console', '--pool', 'office']).command).toEqual({ name: 'console', pool: 'office', detach: false });
+    expect(parseArgs(['--pool=office', 'console', '-n', 'team-a', '--detach'])).toEqual({ global: { namespace: 'team-a' }, command: { name: 'console', pool: 'office', detach: true } });
+    expect(parseArgs(['console', '--pool', 'office', '--save', 'o.vv']).command).toEqual({ name: 'console', pool: 'office', detach: false, save: 'o.vv' });
+  });
+
   it('answers -h, --help and "help" with the help of the command they go with', () => {
     expect(parseArgs(['--help']).command).toEqual({ name: 'help' });
     expect(parseArgs([]).command).toEqual({ name: 'help' });
@@ -84,7 +90,11 @@ describe('parseArgs', () => {
     [['drain'], /"drain" needs HOST/, 'drain'],
     [['drain', 'h', '--to', 'x'], /unknown flag --to for "drain"/, 'drain'],
     [['undrain', 'h', '--wait'], /unknown flag --wait for "undrain"/, 'undrain'],
-    [['console'], /"console" needs NAME/, 'console'],
+    [['console'], /"console" needs NAME \(or --pool POOL\)/, 'console'],
+    [['console', 'alice-dev', '--pool', 'office'], /--pool claims a desktop of the pool .*: drop the desktop name "alice-dev"/, 'console'],
+    [['console', '--pool'], /flag --pool needs a value/, 'console'],
+    [['console', '--pool', 'Office_1'], /invalid pool name "Office_1"/, 'console'],
+    [['list', '--pool', 'office'], /unknown flag --pool for "list"/, 'list'],
     [['console', 'a', '--save', 'f.vv', '--detach'], /--save .* drop --detach/, 'console'],
     [['console', 'a', '--save', 'f.vv', '--viewer', 'x'], /--save .* drop --viewer/, 'console'],
     [['console', 'a', '--api-url='], /--api-url needs a non-empty value/, 'console'],

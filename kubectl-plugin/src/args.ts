@@ -23,7 +23,8 @@ export type Command =
   | { name: 'migrate'; desktop: string; to?: string; wait: boolean; timeoutMs: number }
   | { name: 'drain'; host: string; wait: boolean; timeoutMs: number }
   | { name: 'undrain'; host: string }
-  | { name: 'console'; desktop: string; detach: boolean; viewer?: string; save?: string; apiUrl?: string; apiCa?: string; token?: string };
+  /** Exactly one of desktop (NAME) and pool (--pool: claim a desktop of the pool). */
+  | { name: 'console'; desktop?: string; pool?: string; detach: boolean; viewer?: string; save?: string; apiUrl?: string; apiCa?: string; token?: string };
 
 export interface Invocation {
   global: GlobalOptions;
@@ -74,6 +75,7 @@ const COMMAND_FLAGS: Record<CommandName, FlagSpec[]> = {
   ],
   undrain: [],
   console: [
+    { long: 'pool', value: true },
     { long: 'detach', value: false },
     { long: 'viewer', value: true },
     { long: 'save', value: true },
@@ -185,9 +187,12 @@ export function parseArgs(argv: readonly string[]): Invocation {
   }
 
   const args = positionals.slice(1);
-  const pos = POSITIONAL[command];
+  // A pool console names the pool instead of a desktop: which desktop is the claim's answer.
+  const byPool = command === 'console' && values.has('pool');
+  if (byPool && args.length > 0) throw new UsageError(`--pool claims a desktop of the pool and opens it: drop the desktop name ${JSON.stringify(args[0])}`, command);
+  const pos = byPool ? undefined : POSITIONAL[command];
   if (!pos && args.length > 0) throw new UsageError(`"${command}" takes no arguments, got ${JSON.stringify(args[0])}`, command);
-  if (pos && args.length === 0) throw new UsageError(`"${command}" needs ${pos.what}`, command);
+  if (pos && args.length === 0) throw new UsageError(`"${command}" needs ${pos.what}${command === 'console' ? ' (or --pool POOL)' : ''}`, command);
   if (pos && args.length > 1) throw new UsageError(`"${command}" takes one ${pos.what}, got ${args.length}: ${args.join(' ')}`, command);
   const target = pos ? checkName(args[0]!, pos.kind, command) : '';
 
@@ -221,7 +226,8 @@ export function parseArgs(argv: readonly string[]): Invocation {
       const save = values.get('save');
       if (save !== undefined && detach) throw new UsageError('--save writes the file and launches nothing: drop --detach', command);
       if (save !== undefined && values.has('viewer')) throw new UsageError('--save writes the file and launches nothing: drop --viewer', command);
-      const c: Command = { name: 'console', desktop: target, detach };
+      const pool = values.get('pool');
+      const c: Command = { name: 'console', ...(pool !== undefined ? { pool: checkName(pool, 'pool', command) } : { desktop: target }), detach };
       for (const [flag, key] of [['viewer', 'viewer'], ['save', 'save'], ['api-url', 'apiUrl'], ['api-ca', 'apiCa'], ['token', 'token']] as const) {
         const v = values.get(flag);
         if (v !== undefined) c[key] = v;

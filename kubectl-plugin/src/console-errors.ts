@@ -1,7 +1,8 @@
 /**
- * Pure: the Deskplane API's refusals of `GET /desktops/NAME/console` to one line each.
- * The API answers errors as `{ error: { code, message, requestId } }` (services/api
- * error-filter); anything else means the URL points somewhere that is not the API.
+ * Pure: the Deskplane API's refusals of `GET /desktops/NAME/console` and of
+ * `GET /pools/POOL/console` to one line each. The API answers errors as
+ * `{ error: { code, message, reason?, requestId } }` (services/api error-filter); anything
+ * else means the URL points somewhere that is not the API.
  */
 import { API_URL_HINT } from './discovery';
 import { isTlsVerifyCode, oneLine, transportProblem, type TransportError } from './errors';
@@ -9,6 +10,8 @@ import { isTlsVerifyCode, oneLine, transportProblem, type TransportError } from 
 export interface ApiErrorBody {
   code?: string;
   message?: string;
+  /** Why a 409: `exhausted` (the pool has no free desktop), `starting` (the claimed desktop still starts). */
+  reason?: string;
   requestId?: string;
 }
 
@@ -18,10 +21,11 @@ export function parseApiError(text: string): ApiErrorBody | undefined {
     const parsed = JSON.parse(text) as { error?: unknown };
     const e = parsed?.error;
     if (e && typeof e === 'object') {
-      const { code, message, requestId } = e as Record<string, unknown>;
+      const { code, message, reason, requestId } = e as Record<string, unknown>;
       return {
         ...(typeof code === 'string' ? { code } : {}),
         ...(typeof message === 'string' ? { message } : {}),
+        ...(typeof reason === 'string' ? { reason } : {}),
         ...(typeof requestId === 'string' ? { requestId } : {}),
       };
     }
@@ -42,7 +46,9 @@ export function retryAfterSeconds(header: string | undefined, now: Date): number
 }
 
 export interface ConsoleCallContext {
-  desktop: string;
+  /** The desktop asked for; with `pool`, the pool asked for instead. */
+  desktop?: string;
+  pool?: string;
   tenant: string;
   apiUrl: string;
   /** Where the URL came from (discovery.ts). */
@@ -62,9 +68,13 @@ export interface ApiAnswer {
 export function consoleErrorMessage(a: ApiAnswer, c: ConsoleCallContext): string {
   const err = parseApiError(a.body);
   const said = err?.message ? oneLine(err.message) : '';
-  const d = JSON.stringify(c.desktop);
+  const d = JSON.stringify(c.desktop ?? '');
   if (!err && a.status !== 429 && a.status !== 503) {
     return `${c.apiUrl} (from ${c.urlSource}) answered HTTP ${a.status} without a Deskplane error: is it the Deskplane API? ${API_URL_HINT}`;
+  }
+  if (c.pool !== undefined) {
+    const pooled = poolErrorMessage(a.status, err ?? {}, said, c.pool, c);
+    if (pooled) return pooled;
   }
   switch (a.status) {
     case 400:
@@ -92,6 +102,28 @@ export function consoleErrorMessage(a: ApiAnswer, c: ConsoleCallContext): string
       if (a.status >= 500) return `the Deskplane API failed with HTTP ${a.status}${ref}: try again; report the request id if it persists`;
       return `the Deskplane API answered HTTP ${a.status}${ref}: ${said || 'no detail'}`;
     }
+  }
+}
+
+/** The refusals that read differently for a pool; undefined = as for a desktop. */
+function poolErrorMessage(status: number, err: ApiErrorBody, said: string, pool: string, c: ConsoleCallContext): string | undefined {
+  const p = JSON.stringify(pool);
+  switch (status) {
+    case 403:
+      return `not allowed to claim a desktop of pool ${p}: ${said || 'forbidden'}`;
+    case 404:
+      if (said.startsWith('no route')) return `${c.apiUrl} (from ${c.urlSource}) has no pool console route (${said}): the API predates pools, or check the API URL; ${API_URL_HINT}`;
+      return `pool ${p} not found in namespace "${c.tenant}": "kubectl get desktoppools -n ${c.tenant}" lists its pools`;
+    case 409:
+      // The API says what happened and what to do; only its advice is put in a terminal's words.
+      if (err.reason === 'exhausted') return said || `pool ${p} has no free desktop; ask your admin to raise its size`;
+      if (err.reason === 'starting') {
+        const why = said.replace(/[:;,]?\s*(ask again|try again)\b.*$/i, '').trim();
+        return `${why || `your desktop of pool ${p} is still starting`}: run the same command again in a moment`;
+      }
+      return `cannot open a desktop of pool ${p}: ${said || 'conflict'}`;
+    default:
+      return undefined;
   }
 }
 

@@ -14,7 +14,7 @@ Usage:
 
 Commands:
   list      List the virtual desktops of a namespace (or of all namespaces)
-  console   Open a desktop's console in remote-viewer
+  console   Open a desktop's console in remote-viewer (--pool: claim one of a pool)
   migrate   Live-migrate a desktop to another host
   drain     Put a KVM host in maintenance: its desktops are migrated away
   undrain   Take a KVM host out of maintenance
@@ -95,11 +95,16 @@ Example:
   console: `Open a running desktop's console: fetches a .vv file from the Deskplane API and
 launches remote-viewer on it. The .vv file holds a short-lived ticket: it is written
 with mode 0600 into a private temporary directory and never printed.
+With --pool, a desktop of the DesktopPool is claimed first (the one you already hold,
+else a free one) and opened once it runs; the command waits while it starts.
 
 Usage:
   kubectl desktop console NAME [--detach] [--viewer CMD] [--save FILE]
+  kubectl desktop console --pool POOL [--detach] [--viewer CMD] [--save FILE]
 
 Flags:
+  --pool POOL           claim a desktop of this pool instead of naming one (no NAME);
+                        "pool ... has no free desktop" means every one is taken
   --detach              start the viewer in the background and return once it runs
   --viewer CMD          viewer to launch (default: $DESKPLANE_VIEWER, then remote-viewer);
                         words after the first are passed before the file
@@ -115,7 +120,8 @@ ${GLOBAL}
 Examples:
   kubectl desktop console alice-dev
   kubectl desktop console alice-dev --detach
-  kubectl desktop console alice-dev --save alice-dev.vv`,
+  kubectl desktop console alice-dev --save alice-dev.vv
+  kubectl desktop console --pool office -n team-a`,
 };
 
 export function helpText(topic?: CommandName): string {

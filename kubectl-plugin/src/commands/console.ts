@@ -1,11 +1,12 @@
 /**
- * `kubectl desktop console NAME`: a `.vv` from the Deskplane API, opened in remote-viewer.
+ * `kubectl desktop console NAME` (or `--pool POOL`: claim a desktop of the pool first): a
+ * `.vv` from the Deskplane API, opened in remote-viewer.
  * Order matters for what a failure costs: the viewer is found before a ticket is minted
  * (tickets are rate-limited), and nothing touches the disk before the API said yes.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from '../args';
-import { fetchConsole, looksLikeVv, CONSOLE_TIMEOUT_MS, type ConsoleAnswer } from '../api-client';
+import { fetchConsole, looksLikeVv, CONSOLE_TIMEOUT_MS, POOL_CONSOLE_TIMEOUT_MS, type ConsoleAnswer, type ConsoleTarget } from '../api-client';
 import { consoleErrorMessage, consoleTransportMessage } from '../console-errors';
 import { API_URL_HINT, findExecutable, mayCarryCredential, resolveApiUrl, resolveCredential, resolveViewer, type ConfigMapReader } from '../discovery';
 import { CliError, KubeHttpError, TransportError, oneLine } from '../errors';
@@ -50,21 +51,25 @@ export async function openConsole(kube: KubeClient, cmd: Extract<Command, { name
     }
   }
 
+  const target: ConsoleTarget = cmd.pool !== undefined ? { pool: cmd.pool } : { desktop: cmd.desktop! };
+  // A cold pool desktop can take a minute or two to start; say why nothing happens meanwhile.
+  if (cmd.pool !== undefined) io.err(`claiming a desktop of pool "${cmd.pool}"; if none is running yet, this waits while it starts`);
   let answer: ConsoleAnswer;
   try {
-    answer = await fetchConsole({ apiUrl: api.url, desktop: cmd.desktop, tenant, authorization: cred.authorization, ...(ca !== undefined ? { ca } : {}) });
+    answer = await fetchConsole({ apiUrl: api.url, target, tenant, authorization: cred.authorization, ...(ca !== undefined ? { ca } : {}) });
   } catch (e) {
-    if (e instanceof TransportError) throw new CliError(consoleTransportMessage(e, { apiUrl: api.url, urlSource: api.source }, CONSOLE_TIMEOUT_MS));
+    if (e instanceof TransportError) throw new CliError(consoleTransportMessage(e, { apiUrl: api.url, urlSource: api.source }, 'pool' in target ? POOL_CONSOLE_TIMEOUT_MS : CONSOLE_TIMEOUT_MS));
     throw e;
   }
   if (answer.status !== 200) {
-    throw new CliError(
-      consoleErrorMessage(answer, { desktop: cmd.desktop, tenant, apiUrl: api.url, urlSource: api.source, credentialSource: cred.source, now: io.now() }),
-    );
+    throw new CliError(consoleErrorMessage(answer, { ...target, tenant, apiUrl: api.url, urlSource: api.source, credentialSource: cred.source, now: io.now() }));
   }
   if (!looksLikeVv(answer.body)) {
     throw new CliError(`${api.url} (from ${api.source}) answered 200 with something that is not a .vv file: check the API URL; ${API_URL_HINT}`);
   }
+  const desktop = cmd.desktop ?? answer.desktop;
+  if (desktop === undefined) throw new CliError(`${api.url} (from ${api.source}) did not say which desktop of pool "${cmd.pool}" it gave you: is it the Deskplane API?`);
+  if (cmd.pool !== undefined) io.err(`desktop "${desktop}" of pool "${cmd.pool}" (${answer.claim === 'reclaimed' ? 'already yours' : 'now yours'})`);
 
   if (cmd.save !== undefined) {
     try {
@@ -72,11 +77,11 @@ export async function openConsole(kube: KubeClient, cmd: Extract<Command, { name
     } catch (e) {
       throw new CliError(`cannot write ${cmd.save}: ${oneLine((e as Error).message)}`);
     }
-    io.out(`saved the console of desktop "${cmd.desktop}" to ${cmd.save} (mode 0600); its ticket is short-lived: open it soon with "remote-viewer ${cmd.save}"`);
+    io.out(`saved the console of desktop "${desktop}" to ${cmd.save} (mode 0600); its ticket is short-lived: open it soon with "remote-viewer ${cmd.save}"`);
     return 0;
   }
 
-  const secret = await makeSecretFile(cmd.desktop, answer.body);
+  const secret = await makeSecretFile(desktop, answer.body);
   const run = { argv: viewer!, secret, env: io.env as NodeJS.ProcessEnv, note: (line: string) => io.err(line) };
   return cmd.detach ? detachViewer(run) : runViewer(run);
 }

@@ -84,6 +84,8 @@ export interface PlatformConfig {
   browserConsoleUrl?: string;
   ticketTtlSeconds: number;
   consolesPerUserPerMinute: number;
+  /** How long GET /pools/{name}/console waits for the claimed desktop to run. */
+  poolConsoleWaitSeconds: number;
   /** Redis of the work queues and of the gateway's audit stream; unset = no queue statistics, no session audit. */
   redisUrl?: string;
   /** BullMQ prefix of the operator's and orchestrator's queues. */
@@ -181,6 +183,7 @@ function platformConfig(r: Reader): PlatformConfig {
     ...(browser !== undefined && { browserConsoleUrl: browser }),
     ticketTtlSeconds: r.integer('TICKET_TTL_S', 5, 3600) ?? 60,
     consolesPerUserPerMinute: r.integer('CONSOLE_PER_USER_PER_MINUTE', 1, 100_000) ?? 10,
+    poolConsoleWaitSeconds: r.integer('POOL_CONSOLE_WAIT_S', 0, 900) ?? 120,
     ...(redisUrl !== undefined && { redisUrl }),
     queuePrefix: r.string('QUEUE_PREFIX') ?? 'deskplane',
     auditPrefix: r.string('AUDIT_PREFIX') ?? 'deskplane:gateway',

@@ -30,7 +30,7 @@ export { testToken, testCaller, type CallerInit } from './auth/test-token';
 export type { Caller, Role } from './domain/caller';
 export { ApiError, BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooManyRequests } from './domain/errors';
 export { buildApi, startApi, CombinedAuditReader, sessionAuditEntry, type BuildApiOptions, type BuiltApi } from './wiring';
-export { DOMAIN_CONTROLLERS, DesktopsController, ConsolesController, TenantController, OpsController, TenantPolicies, type DomainDeps, type PolicyView } from './http/controllers';
+export { DOMAIN_CONTROLLERS, DesktopsController, ConsolesController, PoolsController, TenantController, OpsController, TenantPolicies, type DomainDeps, type PolicyView } from './http/controllers';
 export type { PlatformConfig } from './config';
 export {
   apiSchemas,
@@ -39,6 +39,8 @@ export {
   Templates,
   Tenants,
   Consoles,
+  Pools,
+  PoolMetrics,
   Sessions,
   Ops,
   InProcessGatewayAccess,

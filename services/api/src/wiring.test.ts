@@ -23,6 +23,7 @@ describe('platform settings', () => {
       gateway: { port: 5900 },
       ticketTtlSeconds: 60,
       consolesPerUserPerMinute: 10,
+      poolConsoleWaitSeconds: 120,
       queuePrefix: 'deskplane',
       auditPrefix: 'deskplane:gateway',
     });
@@ -46,6 +47,7 @@ describe('platform settings', () => {
       DESKPLANE_API_BROWSER_CONSOLE_URL: 'https://desk.example.com/console',
       DESKPLANE_API_TICKET_TTL_S: '30',
       DESKPLANE_API_CONSOLE_PER_USER_PER_MINUTE: '4',
+      DESKPLANE_API_POOL_CONSOLE_WAIT_S: '30',
       DESKPLANE_API_REDIS_URL: 'rediss://:pw@redis:6380/2',
       DESKPLANE_API_QUEUE_PREFIX: 'dp',
       DESKPLANE_API_AUDIT_PREFIX: 'dp:gateway',
@@ -66,6 +68,7 @@ describe('platform settings', () => {
       browserConsoleUrl: 'https://desk.example.com/console',
       ticketTtlSeconds: 30,
       consolesPerUserPerMinute: 4,
+      poolConsoleWaitSeconds: 30,
       redisUrl: 'rediss://:pw@redis:6380/2',
       queuePrefix: 'dp',
       auditPrefix: 'dp:gateway',
@@ -80,6 +83,7 @@ describe('platform settings', () => {
     ['SHARED_TEMPLATES_NAMESPACE', 'Shared_Templates', /namespace name/],
     ['REDIS_URL', 'http://redis:6379', /redis:\/\/host:port/],
     ['TICKET_TTL_S', '7200', /5 to 3600/],
+    ['POOL_CONSOLE_WAIT_S', '3600', /0 to 900/],
     ['BROWSER_CONSOLE_URL', 'desk.example.com', /http\(s\) URL/],
   ])('refuses DESKPLANE_API_%s=%s naming the variable', (name, value, message) => {
     try {
@@ -107,6 +111,8 @@ describe('buildApi', () => {
       expect(built.missing).toEqual(['DESKPLANE_API_GATEWAY_ADMIN', 'DESKPLANE_API_GATEWAY_HOST']);
       const alice = testCaller({ user: 'alice', tenant: 'team-a' });
       await expect(built.deps.consoles.open(alice, 'dev', 'vv')).rejects.toMatchObject({ status: 503, message: expect.stringContaining('DESKPLANE_API_GATEWAY_HOST') as string });
+      // Refused before anything is claimed: a pool console without a gateway would take a desktop for nothing.
+      await expect(built.deps.pools.console(alice, 'office', 'vv')).rejects.toMatchObject({ status: 503, message: expect.stringContaining('DESKPLANE_API_GATEWAY_HOST') as string });
       await expect(built.deps.sessions.list(alice)).rejects.toMatchObject({ status: 503, message: expect.stringContaining('DESKPLANE_API_GATEWAY_ADMIN') as string });
       const settings = built.deps.readiness!.find((c) => c.name === 'settings')!;
       expect(() => settings.check()).toThrow('not configured: DESKPLANE_API_GATEWAY_ADMIN, DESKPLANE_API_GATEWAY_HOST');

@@ -16,7 +16,7 @@ import { embeddedSecretStore, kubernetesSecretStore, redisOptions, type ConsoleS
 import { KubernetesStore, type ResourceStore } from '@deskplane/resource-store';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { RedisAuditReader, type AuditRecord } from './audit/redis-audit';
 import { ConfigError, PREFIX, type ApiConfig } from './config';
 import type { AuditSink } from './domain/access';
@@ -25,6 +25,8 @@ import { Consoles, type ConsoleConfig } from './domain/consoles';
 import { Desktops } from './domain/desktops';
 import { GrpcGatewayAccess, type GatewayAccess } from './domain/gateway-access';
 import { Ops } from './domain/ops';
+import { PoolMetrics } from './domain/pool-metrics';
+import { Pools } from './domain/pools';
 import { BullQueueStats } from './domain/queue-stats';
 import { clients } from './domain/resources';
 import { Sessions } from './domain/sessions';
@@ -210,6 +212,16 @@ export function buildApi(o: BuildApiOptions): BuiltApi {
     const tenants = new Tenants({ store, audit: auditLog });
     const desktops = new Desktops({ store, templates, tenants, audit: auditLog });
     closers.unshift(() => desktops.close());
+    // Made here rather than by the app, so the pool metrics land in the registry /metrics serves.
+    const metrics = o.metrics ?? new Registry();
+    const consoles: DomainDeps['consoles'] = consoleSettings
+      ? new Consoles({ store, secrets, gateway: gw, config: consoleSettings, audit: auditLog })
+      : {
+          open: () => Promise.reject(new Unavailable(`this server has no gateway address for consoles configured (${PREFIX}GATEWAY_HOST)`)),
+          checkKind: () => {
+            throw new Unavailable(`this server has no gateway address for consoles configured (${PREFIX}GATEWAY_HOST)`);
+          },
+        };
 
     const readiness: ReadinessCheck[] = [
       { name: 'store', check: async () => void (await clients(store).tenants.get('deskplane-readyz')) },
@@ -221,16 +233,15 @@ export function buildApi(o: BuildApiOptions): BuiltApi {
     ];
     deps = {
       ...(o.logger && { logger: o.logger }),
-      ...(o.metrics && { metrics: o.metrics }),
+      metrics,
       readiness,
       // A Tenant's spec.admins make its users tenant admins, whatever their token's groups say.
       extraRoles: async (c) => (c.tenant && (await tenants.isAdmin(c.tenant, c.user, c.groups)) ? ['tenant-admin'] : []),
       desktops,
       templates,
       tenants,
-      consoles: consoleSettings
-        ? new Consoles({ store, secrets, gateway: gw, config: consoleSettings, audit: auditLog })
-        : { open: () => Promise.reject(new Unavailable(`this server has no gateway address for consoles configured (${PREFIX}GATEWAY_HOST)`)) },
+      consoles,
+      pools: new Pools({ store, consoles, audit: auditLog, metrics: new PoolMetrics(metrics), consoleWaitMs: p.poolConsoleWaitSeconds * 1000 }),
       sessions: new Sessions({ gateway: gw, audit: auditLog }),
       ops: new Ops({ store, ...(queues && { queues }), auditLog: new CombinedAuditReader(auditLog, sessionAudit), audit: auditLog }),
       policies: new TenantPolicies(store),

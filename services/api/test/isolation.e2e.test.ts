@@ -18,6 +18,7 @@ import { linkUntil } from '../../../gateway/test/support/close-steps';
 import { startQemu, stopQemu } from '../../../gateway/test/support/qemu';
 import { clients } from '../src/domain/resources';
 import { BACKENDS, call, openBackend, startPlatform, type Backend, type Platform } from './support/harness';
+import { addPool, addPoolDesktop } from '../src/domain/pool-fixtures';
 import { addDesktop, addTemplate, addTenant, setPhase, snapshot } from './support/seed';
 
 interface Ctx {
@@ -61,6 +62,9 @@ const ROUTES: Record<string, Row> = {
   'POST /desktops/:name/stop': { kind: 'tenant', probes: [both(404, () => '/desktops/x1/stop'), both(404, (c) => `/desktops/x1/stop?tenant=${c.b}`)] },
   'POST /desktops/:name/restart': { kind: 'tenant', probes: [both(404, (c) => `/desktops/x1/restart?tenant=${c.b}`)] },
   'GET /desktops/:name/console': { kind: 'tenant', probes: [both(404, () => '/desktops/x1/console?kind=vv'), both(404, (c) => `/desktops/x1/console?kind=browser&tenant=${c.b}`)] },
+  'GET /pools': { kind: 'tenant', probes: [both(404, (c) => `/pools?tenant=${c.b}`)] },
+  'POST /pools/:name/claim': { kind: 'tenant', probes: [both(404, () => '/pools/b-pool/claim'), both(404, (c) => `/pools/b-pool/claim?tenant=${c.b}`)] },
+  'GET /pools/:name/console': { kind: 'tenant', probes: [both(404, () => '/pools/b-pool/console?kind=vv'), both(404, (c) => `/pools/b-pool/console?kind=browser&tenant=${c.b}`)] },
   'GET /events/desktops': { kind: 'tenant', probes: [both(404, (c) => `/events/desktops?tenant=${c.b}`)] },
   'GET /sessions': { kind: 'tenant', probes: [both(404, (c) => `/sessions?desktop=${c.b}/x1`), { path: (c) => `/sessions?all=true&desktop=${c.b}/x1`, user: 403, admin: 404 }] },
   'DELETE /sessions/:key': { kind: 'tenant', probes: [both(404, (c) => `/sessions/${c.session}`)] },
@@ -105,6 +109,11 @@ describe.each(BACKENDS)('tenant isolation on the %s backend', (kind) => {
     await addTemplate(store, ctx.a, 'a-only');
     await addDesktop(store, ctx.a, 'colleague', 'dave', 'a-only');
     const x1 = await addDesktop(store, ctx.b, 'x1', 'bob', 'b-only');
+    // B's pool has a free desktop its probes must leave unclaimed; A's is for its claimant dave only.
+    await addPool(store, ctx.b, 'b-pool', { size: 1 }, 'b-only');
+    await addPoolDesktop(store, ctx.b, 'b-pool', 'b-pool-aaaaa', { template: 'b-only' });
+    await addPool(store, ctx.a, 'a-pool', { size: 1, claimants: { users: ['dave'] } }, 'a-only');
+    await addPoolDesktop(store, ctx.a, 'a-pool', 'a-pool-aaaaa', { template: 'a-only' });
     const policies = store.client(DesktopPolicyKind.info);
     for (const ns of [ctx.a, ctx.b]) {
       await policies.create({ apiVersion: API_VERSION, kind: 'DesktopPolicy', metadata: { name: `${ns}-policy`, namespace: ns }, spec: { subjects: { allUsersInNamespace: true }, clipboard: 'none' } });
@@ -188,7 +197,7 @@ describe.each(BACKENDS)('tenant isolation on the %s backend', (kind) => {
   it('keeps B’s objects out of A’s lists', async () => {
     const templates = await call(p.api, 'GET', '/templates', { token: tokens.carol });
     expect(templates.body.items.map((t) => t.name)).toEqual(['a-only']);
-    expect((await call(p.api, 'GET', '/desktops?all=true', { token: tokens.carol })).body.items.map((d) => d.name)).toEqual(['colleague']);
+    expect((await call(p.api, 'GET', '/desktops?all=true', { token: tokens.carol })).body.items.map((d) => d.name)).toEqual(['a-pool-aaaaa', 'colleague']);
     expect((await call(p.api, 'GET', '/sessions?all=true', { token: tokens.carol })).body.items).toEqual([]);
     expect((await call(p.api, 'GET', '/tenant/policies', { token: tokens.carol })).body.items.map((x) => x.name)).toEqual([`${ctx.a}-policy`]);
   });
@@ -200,6 +209,13 @@ describe.each(BACKENDS)('tenant isolation on the %s backend', (kind) => {
     expect((await call(p.api, 'GET', '/desktops/colleague', { token: tokens.carol })).status).toBe(200);
     // A console is its owner's alone, admins included.
     expect((await call(p.api, 'GET', '/desktops/colleague/console', { token: tokens.carol })).status).toBe(403);
+    // A pool of the own tenant whose claimants do not name the caller: 403, admins included; it stays unclaimed.
+    for (const who of ['alice', 'carol'] as const) {
+      expect((await call(p.api, 'POST', '/pools/a-pool/claim', { token: tokens[who] })).status).toBe(403);
+      expect((await call(p.api, 'GET', '/pools/a-pool/console', { token: tokens[who] })).status).toBe(403);
+      expect((await call(p.api, 'GET', '/pools', { token: tokens[who] })).body.items).toEqual([]);
+    }
+    expect((await clients(backend.store).desktops.get('a-pool-aaaaa', ctx.a))?.spec.owner).toBeUndefined();
     expect(await clients(backend.store).desktops.get('colleague', ctx.a)).toMatchObject({ metadata: { name: 'colleague' } });
   });
 
@@ -220,7 +236,8 @@ describe.each(BACKENDS)('tenant isolation on the %s backend', (kind) => {
     const d = await call(p.api, 'GET', `/desktops/x1?tenant=${ctx.b}`, { token: tokens.ops });
     expect(d.status).toBe(200);
     expect(d.body).toMatchObject({ tenant: ctx.b, owner: 'bob', host: 'kvm-e2e-1' });
-    expect((await call(p.api, 'GET', `/tenant?tenant=${ctx.b}`, { token: tokens.ops })).body).toMatchObject({ name: ctx.b, quota: { desktops: 10 }, usage: { desktops: 1 } });
+    // x1 and the pool's unclaimed desktop: pool desktops count against the tenant's quota too.
+    expect((await call(p.api, 'GET', `/tenant?tenant=${ctx.b}`, { token: tokens.ops })).body).toMatchObject({ name: ctx.b, quota: { desktops: 10 }, usage: { desktops: 2 } });
     // Ops without a tenant of their own must name one on a single-tenant route.
     const unnamed = await call(p.api, 'GET', '/desktops/x1', { token: tokens.ops });
     expect(unnamed.status).toBe(400);

@@ -4,21 +4,24 @@
  */
 import { tokens as defaultTokens, type TokenStore } from '../auth/tokens';
 
-/** An API error body, `{ error: { code, message, field?, quota?, requestId } }`, or a network failure (status 0). */
+/** An API error body, `{ error: { code, message, field?, quota?, reason?, requestId } }`, or a network failure (status 0). */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   status: number;
   code: string;
   field?: string;
   quota?: string;
+  /** Why a 409, e.g. `exhausted` (a pool has no free desktop) or `starting`. */
+  reason?: string;
   requestId?: string;
 
-  constructor(status: number, code: string, message: string, extra: { field?: string; quota?: string; requestId?: string } = {}) {
+  constructor(status: number, code: string, message: string, extra: { field?: string; quota?: string; reason?: string; requestId?: string } = {}) {
     super(message);
     this.status = status;
     this.code = code;
     if (extra.field !== undefined) this.field = extra.field;
     if (extra.quota !== undefined) this.quota = extra.quota;
+    if (extra.reason !== undefined) this.reason = extra.reason;
     if (extra.requestId !== undefined) this.requestId = extra.requestId;
   }
 }
@@ -59,10 +62,12 @@ export async function errorFrom(res: Response): Promise<ApiError> {
   if (e && typeof e === 'object') {
     const field = str(e.field);
     const quota = str(e.quota);
+    const reason = str(e.reason);
     const requestId = str(e.requestId);
     return new ApiError(res.status, str(e.code) ?? `Http${res.status}`, str(e.message) ?? res.statusText, {
       ...(field !== undefined && { field }),
       ...(quota !== undefined && { quota }),
+      ...(reason !== undefined && { reason }),
       ...(requestId !== undefined && { requestId }),
     });
   }

@@ -31,6 +31,23 @@ export interface Desktop {
   host?: string;
 }
 
+/** A pool I may claim a desktop from (GET /pools). */
+export interface Pool {
+  name: string;
+  tenant: string;
+  template: string;
+  assignment: 'Dedicated' | 'Floating';
+  size: number;
+  desktops: number;
+  /** Unclaimed and running: Connect is instant. */
+  free: number;
+  /** Unclaimed in any state: Connect succeeds (it may wait while one starts). */
+  available: number;
+  claimed: number;
+  /** The desktop I hold in this pool. */
+  mine?: Desktop;
+}
+
 export interface Template {
   name: string;
   source: 'tenant' | 'shared';

@@ -6,6 +6,7 @@ import { CONFIRM, deleteDesktop, downloadVv, runAction } from './actions';
 import { CreateDesktopForm } from './CreateDesktopForm';
 import { DesktopCard, type DesktopAction } from './DesktopCard';
 import { keyOf } from './feed';
+import { PoolsSection } from './PoolsSection';
 import { useDesktopFeed } from './useDesktopFeed';
 
 type Notice = { kind: 'info' | 'error'; text: string };
@@ -69,6 +70,7 @@ export function DesktopsPage() {
         {notice && <p className={`alert alert--${notice.kind}`}>{notice.text}</p>}
         {feed.error && <p className="alert alert--warn">{feed.error}</p>}
       </div>
+      <PoolsSection />
       {!feed.synced ? (
         <p className="muted" role="status">
           Loading your desktops…

@@ -54,14 +54,19 @@ export class Consoles {
     this.desktops = clients(deps.store).desktops;
   }
 
+  /** Refuses a console kind this server cannot hand out, before anything is done for it (a pool claim). */
+  checkKind(kind: ConsoleKind): void {
+    if (kind !== 'vv' && kind !== 'browser') throw new BadRequest('kind must be vv or browser', 'kind');
+    if (kind === 'browser' && !this.deps.config.browserBaseUrl) throw new BadRequest('this server offers no browser console; ask for a .vv file', 'kind');
+  }
+
   /**
    * A console for the caller's own running desktop. Another tenant's desktop is NotFound,
    * a colleague's is Forbidden (consoles are for the owner only, admins included), a
    * desktop that is not Running with its console ready is 409.
    */
   async open(caller: Caller, name: string, kind: ConsoleKind, opts: { tenant?: string } = {}): Promise<ConsoleResult> {
-    if (kind !== 'vv' && kind !== 'browser') throw new BadRequest('kind must be vv or browser', 'kind');
-    if (kind === 'browser' && !this.deps.config.browserBaseUrl) throw new BadRequest('this server offers no browser console; ask for a .vv file', 'kind');
+    this.checkKind(kind);
     const tenant = oneTenant(caller, opts.tenant);
     const d = mayAct(caller, typeof name === 'string' && name !== '' ? await this.desktops.get(name, tenant) : undefined, String(name));
     if (d.spec.owner !== caller.user) throw new Forbidden(`only the owner of desktop ${JSON.stringify(name)} may open its console`);

@@ -15,7 +15,7 @@ export * from './caller';
 export * from './errors';
 export { Unavailable } from './unavailable';
 export { isOps, isTenantAdmin, type AuditSink } from './access';
-export { API_RESOURCE_TYPES, apiSchemas, type DesktopObject, type HostObject, type MigrationObject, type TemplateObject, type TenantObject } from './resources';
+export { API_RESOURCE_TYPES, apiSchemas, type DesktopObject, type HostObject, type MigrationObject, type PoolObject, type TemplateObject, type TenantObject } from './resources';
 export { Desktops, type DesktopsDeps, type CreateDesktop } from './desktops';
 export type { DesktopView } from './desktop-view';
 export type { DesktopEvent } from './desktop-feed';
@@ -24,6 +24,8 @@ export { Tenants, isAdminByBinding, applyQuotaChange, type TenantView, type Quot
 export { exceeded, usageOf, type Usage } from './quota';
 export { Consoles, browserUrl, type ConsoleConfig, type ConsoleKind, type ConsoleResult, type ConsolesDeps } from './consoles';
 export { InProcessGatewayAccess, GrpcGatewayAccess, type GatewayAccess, type GatewaySession, type SessionFilter, type TicketRequest, type InProcessGatewayOptions } from './gateway-access';
+export { Pools, mayClaim, CLAIMED_AT_ANNOTATION, RECYCLE_ANNOTATION, type PoolView, type PoolClaim, type PoolConsole, type PoolsDeps, type PoolMetricsSink, type ClaimResult, type ClaimOutcome } from './pools';
+export { PoolMetrics, TIME_TO_CONSOLE_BUCKETS } from './pool-metrics';
 export { Sessions, type SessionQuery, type SessionView, type SessionsDeps } from './sessions';
 export { Ops, MAX_AUDIT_LIMIT, type HostView, type MigrationView, type StartMigration, type OpsDeps } from './ops';
 export { BullQueueStats, JOB_STATES, type QueueStats, type QueueCounts, type BullQueueStatsOptions } from './queue-stats';

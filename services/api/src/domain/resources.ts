@@ -4,6 +4,7 @@
  */
 import {
   DesktopMigrationKind,
+  DesktopPoolKind,
   DesktopTemplateKind,
   KINDS,
   KvmHostKind,
@@ -12,6 +13,7 @@ import {
   applyDefaults,
   issuesFor,
   type DesktopMigration,
+  type DesktopPool,
   type DesktopTemplate,
   type KvmHost,
   type Tenant,
@@ -25,6 +27,7 @@ export const API_RESOURCE_TYPES = {
   DesktopTemplate: DesktopTemplateKind.info,
   DesktopMigration: DesktopMigrationKind.info,
   Tenant: TenantKind.info,
+  DesktopPool: DesktopPoolKind.info,
 } as const satisfies Record<string, ResourceType>;
 
 export type HostObject = KvmHost & KubeObject;
@@ -32,6 +35,7 @@ export type DesktopObject = VirtualDesktop & KubeObject;
 export type TemplateObject = DesktopTemplate & KubeObject;
 export type MigrationObject = DesktopMigration & KubeObject;
 export type TenantObject = Tenant & KubeObject;
+export type PoolObject = DesktopPool & KubeObject;
 
 /** What the domain classes need from a store: typed clients, nothing else. */
 export type StoreClients = Pick<ResourceStore, 'client'>;
@@ -43,6 +47,7 @@ export function clients(store: StoreClients) {
     templates: store.client<TemplateObject>(API_RESOURCE_TYPES.DesktopTemplate),
     migrations: store.client<MigrationObject>(API_RESOURCE_TYPES.DesktopMigration),
     tenants: store.client<TenantObject>(API_RESOURCE_TYPES.Tenant),
+    pools: store.client<PoolObject>(API_RESOURCE_TYPES.DesktopPool),
   };
 }
 

@@ -4,13 +4,13 @@ import type { Logger } from 'pino';
 import { ApiError, Conflict, TooManyRequests } from '../domain/errors';
 
 /**
- * Every failure leaves as `{ error: { code, message, field?, quota?, requestId } }`: domain
+ * Every failure leaves as `{ error: { code, message, field?, quota?, reason?, requestId } }`: domain
  * ApiErrors with their status, Nest's and Fastify's own (unknown route, malformed JSON,
  * body too large) with theirs, anything else as a 500 whose detail stays in the log.
  */
 
 export interface ErrorBodyShape {
-  error: { code: string; message: string; field?: string; quota?: string; requestId: string };
+  error: { code: string; message: string; field?: string; quota?: string; reason?: string; requestId: string };
 }
 
 const CODES: Record<number, string> = {
@@ -44,10 +44,11 @@ export function toErrorResponse(err: unknown, requestId: string, method = '', ur
     if (err instanceof TooManyRequests) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)));
     if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="deskplane-api"';
     const quota = err instanceof Conflict ? err.quota : undefined;
+    const reason = err instanceof Conflict ? err.reason : undefined;
     return {
       status: err.status,
       headers,
-      body: { error: { code: err.code, message: err.message, ...(err.field !== undefined && { field: err.field }), ...(quota !== undefined && { quota }), requestId } },
+      body: { error: { code: err.code, message: err.message, ...(err.field !== undefined && { field: err.field }), ...(quota !== undefined && { quota }), ...(reason !== undefined && { reason }), requestId } },
     };
   }
   if (err instanceof HttpException) {

@@ -9,6 +9,7 @@ export const ErrorBody = Type.Object(
       message: Type.String({ description: 'What went wrong, for people; starts with the field path on a 400.' }),
       field: Type.Optional(Type.String({ description: 'The request field at fault (400), e.g. spec.vcpus.' })),
       quota: Type.Optional(Type.String({ description: 'The quota exceeded (409), e.g. desktops.' })),
+      reason: Type.Optional(Type.String({ description: 'Why a 409, for programs: exhausted (the pool has no free desktop), starting (the claimed desktop is still starting; ask again), busy (too many claims at once; ask again).' })),
       requestId: Type.String({ description: 'Also in the x-request-id header and the logs.' }),
     }),
   },

@@ -3,3 +3,4 @@ export * from './common';
 export * from './desktops';
 export * from './tenants';
 export * from './ops';
+export * from './pools';

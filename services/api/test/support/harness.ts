@@ -142,7 +142,7 @@ export interface Item {
 /** A JSON body read by tests: a list, an error, or one object's fields. */
 export interface Body {
   items: Item[];
-  error: { code: string; message: string; field?: string; quota?: string; requestId: string };
+  error: { code: string; message: string; field?: string; quota?: string; reason?: string; requestId: string };
   [field: string]: unknown;
 }
 

@@ -6,6 +6,7 @@ import type { Consoles } from '../../domain/consoles';
 import type { Desktops } from '../../domain/desktops';
 import { BadRequest, Forbidden } from '../../domain/errors';
 import type { Ops } from '../../domain/ops';
+import type { Pools } from '../../domain/pools';
 import type { Sessions } from '../../domain/sessions';
 import type { Templates } from '../../domain/templates';
 import type { Tenants } from '../../domain/tenants';
@@ -16,7 +17,8 @@ export interface DomainDeps extends ApiDeps {
   desktops: Desktops;
   templates: Templates;
   tenants: Tenants;
-  consoles: Pick<Consoles, 'open'>;
+  consoles: Pick<Consoles, 'open' | 'checkKind'>;
+  pools: Pick<Pools, 'list' | 'claim' | 'console'>;
   sessions: Sessions;
   ops: Ops;
   policies: TenantPolicies;

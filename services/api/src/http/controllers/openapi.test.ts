@@ -46,7 +46,7 @@ describe('the served OpenAPI document', () => {
   it('lists exactly the mounted routes', () => {
     const documented = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
     expect(documented.sort()).toEqual(api.routes.map((r) => `${r.method} ${r.openApiPath}`).sort());
-    expect(api.routes.filter((r) => r.controller !== 'HealthController' && r.controller !== 'AuthController' && r.controller !== 'BuiltinIdpController')).toHaveLength(27);
+    expect(api.routes.filter((r) => r.controller !== 'HealthController' && r.controller !== 'AuthController' && r.controller !== 'BuiltinIdpController')).toHaveLength(30);
   });
 
   it('gives every route a success schema, and the request schemas of what it takes', () => {
@@ -78,6 +78,8 @@ describe('the served OpenAPI document', () => {
   it('names the console media type and the quota error of create', () => {
     expect(Object.keys(doc.paths['/desktops/{name}/console']!.get!.responses['200']!.content!)).toEqual(['application/x-virt-viewer']);
     expect(Object.keys(doc.paths['/events/desktops']!.get!.responses['200']!.content!)).toEqual(['text/event-stream']);
+    expect(Object.keys(doc.paths['/pools/{name}/console']!.get!.responses['200']!.content!)).toEqual(['application/x-virt-viewer']);
+    expect(Object.keys(doc.paths['/pools/{name}/claim']!.post!.responses)).toEqual(expect.arrayContaining(['200', '403', '404', '409']));
     expect(Object.keys(doc.paths['/desktops']!.post!.responses)).toEqual(expect.arrayContaining(['201', '400', '404', '409']));
   });
 });
