@@ -48,3 +48,9 @@ export { decideMigration, decideMigrationDeletion, MigrationInvalidReason, Migra
 export { resolveEffectivePolicy, bindingOf, POLICY_VALID, type EffectivePolicy, type Binding } from './controllers/desktop-policy/resolve';
 export { validatePolicy, type PolicyIssue } from './controllers/desktop-policy/validate';
 export { MemoryJobQueue } from './testing/memory-job-queue';
+export { operatorTasks, type OperatorTasks } from './tasks';
+export type { PeriodicTask, OperatorView } from './runtime/periodic';
+export * from './activity';
+export * from './consolidation';
+export { decidePool, type PoolDecision } from './controllers/desktop-pool/decide';
+export { effectiveWarm } from './controllers/desktop-pool/schedule';

@@ -11,6 +11,8 @@ import { OperatorConfigError } from './errors';
 import { GrpcHostAgentProbe } from './controllers/kvm-host/probe';
 import { createLogger } from './log';
 import { Manager } from './manager';
+import { OperatorMetrics } from './metrics';
+import { operatorTasks } from './tasks';
 
 async function main(): Promise<void> {
   const config = configFromEnv(process.env);
@@ -18,7 +20,9 @@ async function main(): Promise<void> {
   const store = openStore(config.backend, config.identity);
   const jobs = openJobQueue(config.redisUrl, config.queuePrefix);
   const probe = new GrpcHostAgentProbe(config.agentTls);
-  const manager = new Manager({ store, jobs, probe, config, log, onLostLeadership: () => process.exit(1) });
+  const metrics = new OperatorMetrics();
+  const periodic = operatorTasks(config, metrics);
+  const manager = new Manager({ store, jobs, probe, config, log, metrics, tasks: periodic.tasks, onLostLeadership: () => process.exit(1) });
 
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -29,6 +33,7 @@ async function main(): Promise<void> {
       .stop()
       .then(() => Promise.all([jobs.close(), store.close()]))
       .then(() => probe.close())
+      .then(() => periodic.close())
       .then(
         () => process.exit(0),
         (err: unknown) => {

@@ -22,6 +22,14 @@ export const Finalizers = {
   HostDrain: 'deskplane.io/host-drain',
 } as const;
 
+/** Annotations shared by the pool controller, the API's claim and the operator's activity loop. */
+export const Annotations = {
+  /** RFC 3339 time a user claimed a pool desktop, written by the API's claim with spec.owner. */
+  ClaimedAt: 'deskplane.io/claimed-at',
+  /** Set to a reason (`logout`, `idle`, `scale-in`): the pool controller deletes the desktop and makes a fresh one. */
+  Recycle: 'deskplane.io/recycle',
+} as const;
+
 /** Labels that Deskplane controllers put on the objects they create. */
 export const Labels = {
   /** On a pool's desktops: the DesktopPool name. */

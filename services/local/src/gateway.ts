@@ -18,6 +18,7 @@ import {
   MemoryTicketStore,
   StorePolicySource,
   attachAudit,
+  PresenceWriter,
   RedisAuditStream,
   startAdminServer,
   startGateway,
@@ -130,6 +131,9 @@ export async function startLocalGateway(o: LocalGatewayOptions): Promise<LocalGa
     const audit = new RedisAuditStream(o.redis, { prefix: o.prefix, log });
     // After the gateway has closed (closers run last first): lines of the sessions it ended.
     closers.push(() => audit.flush());
+    // Who is connected to which desktop: the operator's logout release and idle stop read it.
+    const presence = new PresenceWriter({ redis: o.redis, prefix: o.prefix, log });
+    closers.push(() => presence.stop());
 
     const spice = await resolvePort(o.listen);
     const host = spice.host === '0.0.0.0' || spice.host === '::' ? '127.0.0.1' : spice.host;
@@ -146,6 +150,8 @@ export async function startLocalGateway(o: LocalGatewayOptions): Promise<LocalGa
     closers.push(() => gateway.close());
     attachAudit(gateway.sessions, log);
     audit.attach(gateway.sessions);
+    presence.attach(gateway.sessions);
+    presence.start();
 
     const adminAt = o.adminListen ?? { host: '127.0.0.1', port: 0 };
     const admin: AdminServer = await startAdminServer({

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kindByName } from '@deskplane/api';
-import { Manager, GrpcHostAgentProbe, configFromEnv as operatorConfig, createLogger, openJobQueue, openStore, RESOURCE_TYPES } from '@deskplane/desktop-operator';
+import { Manager, GrpcHostAgentProbe, configFromEnv as operatorConfig, createLogger, openJobQueue, openStore, OperatorMetrics, operatorTasks, RESOURCE_TYPES } from '@deskplane/desktop-operator';
 import { parseConfig, startHostAgent, type RunningHostAgent } from '@deskplane/host-agent';
 import { configFromEnv as orchestratorConfig, startOrchestrator } from '@deskplane/orchestrator';
 import { AlreadyExistsError, retryOnConflict, type KubeObject, type ResourceStore, type ResourceType } from '@deskplane/resource-store';
@@ -44,6 +44,8 @@ export interface LocalOptions {
   /** Orchestrator drift repair; default DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS, else LOCAL_DRIFT_INTERVAL_MS. 0 = off. */
   driftIntervalMs?: number;
   api?: LocalApiHook;
+  /** Extra DESKPLANE_OPERATOR_* / DESKPLANE_ORCHESTRATOR_* settings (tests: consolidation, short intervals). */
+  env?: Record<string, string>;
 }
 
 export interface RunningLocal {
@@ -136,6 +138,7 @@ export async function startLocal(o: LocalOptions): Promise<RunningLocal> {
       // Drift repair recreates the guests after a restart of the testbed; tests that share
       // hosts with other runs turn it off (0).
       DESKPLANE_ORCHESTRATOR_DRIFT_INTERVAL_MS: String(drift),
+      ...o.env,
     };
     const opConfig = operatorConfig(env);
     const store = openStore(opConfig.backend, 'local');
@@ -164,7 +167,10 @@ export async function startLocal(o: LocalOptions): Promise<RunningLocal> {
     closers.push({ name: 'job queue', close: () => jobs.close() });
     const probe = new GrpcHostAgentProbe();
     closers.push({ name: 'host probe', close: () => probe.close() });
-    const manager = new Manager({ store, jobs, probe, config: opConfig, log: createLogger({ level: opConfig.logLevel }) });
+    const metrics = new OperatorMetrics();
+    const periodic = operatorTasks({ ...opConfig, gatewayPrefix: `${prefix}:gateway` }, metrics);
+    closers.push({ name: 'operator tasks', close: () => periodic.close() });
+    const manager = new Manager({ store, jobs, probe, config: opConfig, metrics, tasks: periodic.tasks, log: createLogger({ level: opConfig.logLevel }) });
     await manager.start();
     closers.push({ name: 'operator', close: () => manager.stop() });
     // In-process hooks: a migration holds its bandwidth until the gateway has the clients on the destination.

@@ -8,15 +8,10 @@
  * without a gap (a gateway outage or restart restarts every clock rather than letting a
  * desktop in use look idle).
  */
-import { ConditionReason, ConditionType, isTrue, type DesktopPoolSpec, type VirtualDesktop } from '@deskplane/api';
+import { Annotations, ConditionReason, ConditionType, isTrue, type DesktopPoolSpec, type VirtualDesktop } from '@deskplane/api';
 import type { IdleRule } from './policy';
 
-export const Annotations = {
-  /** RFC 3339 time a user claimed the pool desktop (set by the API's claim). */
-  ClaimedAt: 'deskplane.io/claimed-at',
-  /** Set to a reason (`logout`, `idle`): the pool controller deletes the desktop and makes a fresh one. */
-  Recycle: 'deskplane.io/recycle',
-} as const;
+export { Annotations } from '@deskplane/api';
 
 export const RecycleReason = { Logout: 'logout', Idle: 'idle' } as const;
 

@@ -7,7 +7,7 @@
  * on to the next candidate.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Labels, type DesktopPhase, type PoolAssignment } from '@deskplane/api';
+import { Annotations, Labels, type DesktopPhase, type PoolAssignment } from '@deskplane/api';
 import { ConflictError, NotFoundError, retryOnConflict } from '@deskplane/resource-store';
 import { audit, oneTenant, type AuditSink } from './access';
 import type { Caller } from './caller';
@@ -17,9 +17,9 @@ import { Conflict, Forbidden, NotFound } from './errors';
 import { clients, type DesktopObject, type PoolObject, type StoreClients } from './resources';
 
 /** RFC 3339 time of the claim, on the claimed desktop. */
-export const CLAIMED_AT_ANNOTATION = 'deskplane.io/claimed-at';
+export const CLAIMED_AT_ANNOTATION = Annotations.ClaimedAt;
 /** Set (to the reason) on a desktop that is to be reset; the pool controller replaces it. */
-export const RECYCLE_ANNOTATION = 'deskplane.io/recycle';
+export const RECYCLE_ANNOTATION = Annotations.Recycle;
 
 export type ClaimResult = 'claimed' | 'reclaimed';
 /** How a claim ended, as the claims counter labels it. */

@@ -5,19 +5,14 @@
  * met, how many to create (warm first) within the quota, and the status, conditions and
  * Events that say so. The reconciler applies it; nothing here does I/O.
  */
-import { ConditionReason, ConditionType, Labels, type ConditionInput, type DesktopPoolStatus, type StatusPatch, type TenantQuota } from '@deskplane/api';
+import { Annotations, ConditionReason, ConditionType, Labels, type ConditionInput, type DesktopPoolStatus, type StatusPatch, type TenantQuota } from '@deskplane/api';
 import type { DesktopObject, PoolObject } from '../../resources';
 import type { EventIntent } from '../virtual-desktop/decide';
 import { plus, quotaBlock, type Size, type Usage } from './quota';
 import { effectiveWarm, type EffectiveWarm } from './schedule';
 
-/** Annotations the pool shares with the API (claim) and the activity loop (release, idle). */
-export const PoolAnnotations = {
-  /** Set to a reason (`logout`, `idle`, `scale-in`, …): the pool deletes the desktop and makes a fresh one. */
-  Recycle: 'deskplane.io/recycle',
-  /** RFC 3339 time of the claim, written by the API with spec.owner. */
-  ClaimedAt: 'deskplane.io/claimed-at',
-} as const;
+/** The pool's annotations live in @deskplane/api: the API's claim and the activity loop use them too. */
+export const PoolAnnotations = Annotations;
 
 export const PoolReason = {
   PoolReady: ConditionReason.PoolReady,
