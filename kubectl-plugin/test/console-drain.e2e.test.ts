@@ -12,14 +12,14 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { API_VERSION } from '@deskplane/api';
 import { RESOURCE_TYPES } from '@deskplane/desktop-operator';
 import { localApi, startLocal, type RunningLocal } from '@deskplane/local';
 import type { KubeObject } from '@deskplane/resource-store';
-import { down, findFrame, readState, resolveConfig, showsPicture, startViewer, statePath, up, writePng, type TestbedState, type Viewer } from '@deskplane/testbed';
+import { down, findFrame, showsPicture, startViewer, up, writePng, type TestbedState, type Viewer, freeHostSubnet } from '@deskplane/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findGuest, screendump } from '@deskplane/testbed';
 
@@ -39,19 +39,6 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, i
     );
     if (input !== undefined) child.stdin!.end(input);
   });
-}
-
-/** A third octet no other testbed instance's hosts use (1 = shared testbed, 2 = `bin/local`'s default). */
-function freeSubnet(): number {
-  const root = resolveConfig({}).stateDir.replace(/\/[^/]+$/, '');
-  const used = new Set([1, 2]);
-  for (const name of existsSync(root) ? readdirSync(root) : []) {
-    for (const h of readState(statePath(join(root, name)))?.hosts ?? []) used.add(Number(h.address.split('.')[2]));
-  }
-  for (;;) {
-    const s = 100 + Math.floor(Math.random() * 150);
-    if (!used.has(s)) return s;
-  }
 }
 
 /** A kubeconfig like `base` but authenticating with `token` and defaulting to `namespace`. */
@@ -100,7 +87,7 @@ describe('kubectl desktop on the testbed', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    testbed = await up({ name: testbedName, hostSubnet: freeSubnet(), parts: { redis: true, kube: true, hosts: true } });
+    testbed = await up({ name: testbedName, hostSubnet: freeHostSubnet(), parts: { redis: true, kube: true, hosts: true } });
     const kube = testbed.kube!;
     const install = await sh(join(ROOT, 'kubectl-plugin', 'bin', 'install'), ['--prefix', bin]);
     expect(install.code, install.stderr).toBe(0);

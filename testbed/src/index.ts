@@ -21,3 +21,4 @@ export { probeSpiceLink, clientLinkMessage, ticketAnswer, type SpiceLinkProbeOpt
 export { startViewer, findFrame, showsPicture, cropFrame, parseXwd, parsePpm, encodePng, writePng, nonBlackPixels, ViewerExitedError, VIEWER_PACKAGES, type Viewer, type ViewerOptions, type Frame, type ScreenMatch, type ChangeWatch } from './viewer';
 export { ensureHelm, HELM_VERSION } from './helm';
 export { findGuest, screendump, decodePng, waitForGuestPicture, changedPixels, guestMovesOn, type GuestPicture } from './guest-screen';
+export { freeHostSubnet } from './subnet';

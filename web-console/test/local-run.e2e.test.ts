@@ -10,13 +10,13 @@
  * suite's guests; the instance is taken down again afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESOURCE_TYPES } from '@deskplane/desktop-operator';
 import { localApi, startLocal, type RunningLocal } from '@deskplane/local';
 import { channelTypeOf } from '@deskplane/gateway';
 import type { KubeObject } from '@deskplane/resource-store';
-import { down, findFrame, readState, resolveConfig, showsPicture, statePath, up, writePng, type Frame, type TestbedState } from '@deskplane/testbed';
+import { down, findFrame, showsPicture, up, writePng, type Frame, type TestbedState, freeHostSubnet } from '@deskplane/testbed';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { desktopUid, findGuest, screendump } from '../../services/local/test/support/guest-screen';
@@ -28,19 +28,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const LAPTOP = { width: 1280, height: 800 };
 const DESKTOP = 'web-e2e';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A third octet no other testbed instance's hosts use (1 = shared testbed, 2 = `bin/local`'s default). */
-function freeSubnet(): number {
-  const root = resolveConfig({}).stateDir.replace(/\/[^/]+$/, '');
-  const used = new Set([1, 2]);
-  for (const name of existsSync(root) ? readdirSync(root) : []) {
-    for (const h of readState(statePath(join(root, name)))?.hosts ?? []) used.add(Number(h.address.split('.')[2]));
-  }
-  for (;;) {
-    const s = 100 + Math.floor(Math.random() * 150);
-    if (!used.has(s)) return s;
-  }
-}
 
 /** The console canvas as RGB, as the guest drew it (before CSS scaling). */
 async function grabCanvas(page: Page): Promise<Frame | undefined> {
@@ -123,7 +110,7 @@ describe('the web console on the local run', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    testbed = await up({ name: testbedName, hostSubnet: freeSubnet(), parts: { redis: true, kube: false, hosts: true } });
+    testbed = await up({ name: testbedName, hostSubnet: freeHostSubnet(), parts: { redis: true, kube: false, hosts: true } });
     const any = { host: '127.0.0.1', port: 0 };
     local = await startLocal({
       testbed,

@@ -10,14 +10,14 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION, Annotations, Labels } from '@deskplane/api';
 import { hashPassword } from '@deskplane/api-server';
 import { RESOURCE_TYPES } from '@deskplane/desktop-operator';
 import type { KubeObject } from '@deskplane/resource-store';
-import { down, readState, resolveConfig, startViewer, statePath, up, type TestbedState, type Viewer } from '@deskplane/testbed';
+import { down, startViewer, up, type TestbedState, type Viewer, freeHostSubnet } from '@deskplane/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localApi, startLocal, type RunningLocal } from '../src';
 
@@ -34,19 +34,6 @@ function virsh(uri: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
     execFile('virsh', ['-q', '-c', uri, ...args], (err, stdout, stderr) => (err ? reject(new Error(`virsh ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout))),
   );
-}
-
-/** A third octet no other testbed instance's hosts use (1 = shared testbed, 2 = `bin/local`'s default). */
-function freeSubnet(): number {
-  const root = resolveConfig({}).stateDir.replace(/\/[^/]+$/, '');
-  const used = new Set([1, 2]);
-  for (const name of existsSync(root) ? readdirSync(root) : []) {
-    for (const h of readState(statePath(join(root, name)))?.hosts ?? []) used.add(Number(h.address.split('.')[2]));
-  }
-  for (;;) {
-    const s = 100 + Math.floor(Math.random() * 150);
-    if (!used.has(s)) return s;
-  }
 }
 
 describe('desktop pools on the testbed', () => {
@@ -97,7 +84,7 @@ describe('desktop pools on the testbed', () => {
     pools().create({ apiVersion: API_VERSION, kind: 'DesktopPool', metadata: { name, namespace: NS }, spec: { templateRef: { name: 'busybox' }, ...spec } });
 
   beforeAll(async () => {
-    testbed = await up({ name: testbedName, hostSubnet: freeSubnet(), parts: { redis: true, kube: false, hosts: true } });
+    testbed = await up({ name: testbedName, hostSubnet: freeHostSubnet(), parts: { redis: true, kube: false, hosts: true } });
     const dataDir = join(testbed.stateDir, 'local');
     mkdirSync(join(work, 'no-ui'), { recursive: true });
     writeFileSync(join(work, 'no-ui', 'index.html'), '<!doctype html><title>not built</title>\n');
