@@ -28,10 +28,14 @@ class FakeAgent implements HostAgent {
   listGuests = () => Promise.resolve(this.guest ? [this.guest] : []);
   requests: unknown[] = [];
   bandwidth: number[] = [];
+  /** The phase of the first progress report (the real agent reports STARTING before data moves). */
+  firstPhase = MigrationPhase.MIGRATION_PHASE_MIGRATING;
+  progress?: (p: MigrationProgress) => void;
   migrateGuest = (req: unknown, onProgress: (p: MigrationProgress) => void) => {
     this.calls.push('migrateGuest');
     this.requests.push(req);
-    onProgress({ phase: MigrationPhase.MIGRATION_PHASE_MIGRATING, bytesProcessed: 10n, bytesRemaining: 10n } as MigrationProgress);
+    this.progress = onProgress;
+    onProgress({ phase: this.firstPhase, bytesProcessed: 10n, bytesRemaining: 10n } as MigrationProgress);
     return this.migrateScript.shift()!();
   };
   abortMigration = () => {
@@ -134,6 +138,30 @@ describe('migrate processor', () => {
     expect(await migrate(t.job, t.deps, t.ctx)).toMatchObject({ result: 'done' });
     expect(t.agents['kvm-1'].requests[0]).toMatchObject({ graphicsUri: 'spice://gw.example:5900', policy: { bandwidthMibPerSecond: 2n } });
     expect(seen).toEqual(['prepare vd → 127.0.0.9:5911', 'ready', 'finish vd true']);
+  });
+
+  it('with a gateway: nothing is prepared or lifted while the migration is only starting (virsh would overwrite the speed)', async () => {
+    const t = await setup();
+    t.job.policy = { bandwidthMiBps: 300 };
+    const prepared: string[] = [];
+    t.deps.hooks = { holdBandwidthMiBps: 2, beforeLiftingCap: (m) => Promise.resolve(void prepared.push(m.desktop)), afterMigration: () => Promise.resolve() };
+    t.agents['kvm-1'].guest = guest(GuestState.GUEST_STATE_RUNNING);
+    t.agents['kvm-2'].guest = guest(GuestState.GUEST_STATE_PAUSED, 5911);
+    t.agents['kvm-1'].firstPhase = MigrationPhase.MIGRATION_PHASE_STARTING;
+    t.agents['kvm-1'].migrateScript = [
+      async () => {
+        await new Promise((r) => setTimeout(r, 30));
+        expect(prepared).toEqual([]);
+        expect(t.agents['kvm-1'].bandwidth).toEqual([]);
+        t.agents['kvm-1'].progress!({ phase: MigrationPhase.MIGRATION_PHASE_MIGRATING, bytesProcessed: 20n, bytesRemaining: 5n } as MigrationProgress);
+        await vi.waitFor(() => expect(t.agents['kvm-1'].bandwidth).toEqual([300]));
+        expect(prepared).toEqual(['vd']);
+        t.agents['kvm-1'].guest = undefined;
+        t.agents['kvm-2'].guest = guest(GuestState.GUEST_STATE_RUNNING, 5911);
+        return succeeded();
+      },
+    ];
+    expect(await migrate(t.job, t.deps, t.ctx)).toMatchObject({ result: 'done' });
   });
 
   it('with a gateway: a failed migration is reported as not succeeded', async () => {

@@ -126,11 +126,13 @@ async function run(job: MigrateDesktopJob, deps: ProcessorDeps, ctx: JobContext,
   let writing = false;
   let hookCalled = false;
   const onProgress = (p: MigrationProgress): void => {
+    if (p.phase !== MigrationPhase.MIGRATION_PHASE_MIGRATING && p.phase !== MigrationPhase.MIGRATION_PHASE_POST_COPY) return;
+    // Only once data moves: a speed set while virsh is still starting the migration is
+    // overwritten by its own --bandwidth, and the migration would crawl at the hold rate.
     if (!hookCalled) {
       hookCalled = true;
       void liftCap();
     }
-    if (p.phase !== MigrationPhase.MIGRATION_PHASE_MIGRATING && p.phase !== MigrationPhase.MIGRATION_PHASE_POST_COPY) return;
     const t = Date.now();
     if (writing || t - lastWrite < deps.timing.progressWriteMs) return;
     lastWrite = t;
