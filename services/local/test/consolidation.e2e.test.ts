@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import { API_VERSION } from '@deskplane/api';
 import { RESOURCE_TYPES } from '@deskplane/desktop-operator';
 import type { KubeObject } from '@deskplane/resource-store';
-import { down, findGuest, up, type TestbedState } from '@deskplane/testbed';
+import { down, findGuest, up, type TestbedState, freeHostSubnet } from '@deskplane/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocal, type RunningLocal } from '../src';
-import { eventsWith, formatEvent, freeSubnet, holdConsole, virshDomains, type HeldConsole, type SeenEvent } from './support/consolidation';
+import { eventsWith, formatEvent, holdConsole, virshDomains, type HeldConsole, type SeenEvent } from './support/consolidation';
 
 const NS = 'demo';
 const EXTRA = ['consol-a', 'consol-b', 'consol-c', 'consol-d'];
@@ -90,7 +90,7 @@ describe('consolidation on three hosts', () => {
     });
 
   beforeAll(async () => {
-    testbed = await up({ name: testbedName, hostSubnet: freeSubnet(), hosts: 3, parts: { redis: true, kube: false, hosts: true } });
+    testbed = await up({ name: testbedName, hostSubnet: freeHostSubnet(), hosts: 3, parts: { redis: true, kube: false, hosts: true } });
     expect(testbed.hosts.map((h) => h.name)).toEqual(['host-1', 'host-2', 'host-3']);
     local = await start('dry-run');
   }, 600_000);

@@ -1,28 +1,12 @@
 /**
- * Helpers of the consolidation end-to-end test: a subnet for a throwaway testbed instance,
- * a console session held open through the gateway (a real SPICE main channel), libvirt's
+ * Helpers of the consolidation end-to-end test: a console session held open through the gateway (a real SPICE main channel), libvirt's
  * own view of a host, and the operator's Events as the store keeps them.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { LinkError, ServerLinkDecoder } from '@deskplane/spice-protocol';
 import { EVENT_TYPE, type EventObject, type ResourceStore } from '@deskplane/resource-store';
-import { clientLinkMessage, readState, resolveConfig, statePath, ticketAnswer } from '@deskplane/testbed';
-
-/** A third octet no other testbed instance's hosts use (1 = shared testbed, 2 = `bin/local`'s default). */
-export function freeSubnet(): number {
-  const root = resolveConfig({}).stateDir.replace(/\/[^/]+$/, '');
-  const used = new Set([1, 2]);
-  for (const name of existsSync(root) ? readdirSync(root) : []) {
-    for (const h of readState(statePath(join(root, name)))?.hosts ?? []) used.add(Number(h.address.split('.')[2]));
-  }
-  for (;;) {
-    const s = 100 + Math.floor(Math.random() * 150);
-    if (!used.has(s)) return s;
-  }
-}
+import { clientLinkMessage, ticketAnswer } from '@deskplane/testbed';
 
 export interface HeldConsole {
   /** Bytes the guest's main channel sent after the link (MAIN_INIT and later). */
