@@ -1,6 +1,7 @@
 /**
- * Helpers of the consolidation end-to-end test: a console session held open through the gateway (a real SPICE main channel), libvirt's
- * own view of a host, and the operator's Events as the store keeps them.
+ * Helpers of the consolidation end-to-end test: a console session held open through the
+ * gateway (a real SPICE main channel), libvirt's own view of a host, and the operator's
+ * Events as the store keeps them.
  */
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
