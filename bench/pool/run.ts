@@ -142,11 +142,13 @@ async function main(): Promise<void> {
     await pool('defined', 0);
     console.error(`waiting for pool warm to run ${n} desktops and pool defined to define ${n}…`);
     await waitPool(local, 'warm', n);
-    const definedPool = local.store.client<KubeObject & { status?: { desktops?: number } }>(RESOURCE_TYPES.DesktopPool);
-    for (const deadline = Date.now() + 300_000; ((await definedPool.get('defined', NS))?.status?.desktops ?? 0) < n; await sleep(250)) {
-      if (Date.now() > deadline) throw new Error('pool defined did not fill');
+    // Every defined desktop placed and provisioned (phase Stopped): a claim then only starts it.
+    const desktops = local.store.client<KubeObject & { status?: { phase?: string } }>(RESOURCE_TYPES.VirtualDesktop);
+    for (const deadline = Date.now() + 300_000; ; await sleep(250)) {
+      const defined = (await desktops.list({ namespace: NS })).items.filter((d) => d.metadata.labels?.['deskplane.io/pool'] === 'defined');
+      if (defined.length === n && defined.every((d) => d.status?.phase === 'Stopped')) break;
+      if (Date.now() > deadline) throw new Error(`pool defined: phases ${defined.map((d) => d.status?.phase).join(', ')} after 300 s (too many samples for the hosts' capacity?)`);
     }
-    await sleep(3_000); // the defined ones settle at Stopped
 
     const samples = { warm: [] as number[], defined: [] as number[], cold: [] as number[] };
     for (let i = 0; i < n; i++) {
@@ -154,6 +156,8 @@ async function main(): Promise<void> {
       samples.warm.push(await timed('warm claim', () => get(api, u, '/pools/warm/console?kind=vv')));
       samples.defined.push(await timed('defined claim', () => get(api, u, '/pools/defined/console?kind=vv')));
       samples.cold.push(await coldCreate(api, u, `cold-${i + 1}`));
+      // Not kept: every running guest costs the 2 cores a little, and the next sample should not pay for it.
+      await get(api, u, `/desktops/cold-${i + 1}`, 'DELETE');
       console.error(`sample ${i + 1}/${n}: warm ${ms(samples.warm[i]!)}, defined ${ms(samples.defined[i]!)}, cold ${ms(samples.cold[i]!)}`);
     }
 
