@@ -11,8 +11,6 @@ import type { EventIntent } from '../virtual-desktop/decide';
 import { plus, quotaBlock, type Size, type Usage } from './quota';
 import { effectiveWarm, type EffectiveWarm } from './schedule';
 
-/** The pool's annotations live in @deskplane/api: the API's claim and the activity loop use them too. */
-export const PoolAnnotations = Annotations;
 
 export const PoolReason = {
   PoolReady: ConditionReason.PoolReady,
@@ -50,7 +48,7 @@ export function poolOf(d: Pick<DesktopObject, 'metadata' | 'spec'>): string | un
 }
 
 export const isDeleting = (d: Pick<DesktopObject, 'metadata'>): boolean => d.metadata.deletionTimestamp !== undefined;
-export const isRecycled = (d: Pick<DesktopObject, 'metadata'>): boolean => d.metadata.annotations?.[PoolAnnotations.Recycle] !== undefined;
+export const isRecycled = (d: Pick<DesktopObject, 'metadata'>): boolean => d.metadata.annotations?.[Annotations.Recycle] !== undefined;
 const wantsRun = (d: DesktopObject): boolean => (d.spec.runStrategy ?? 'Always') === 'Always';
 
 /**
@@ -139,7 +137,7 @@ export function decidePool(input: PoolInput): PoolDecision {
 
   const recycles: PoolDelete[] = desktops
     .filter((d) => !isDeleting(d) && isRecycled(d))
-    .map((d) => ({ name: d.metadata.name, why: 'recycle', detail: d.metadata.annotations![PoolAnnotations.Recycle]! }));
+    .map((d) => ({ name: d.metadata.name, why: 'recycle', detail: d.metadata.annotations![Annotations.Recycle]! }));
   const live = desktops.filter((d) => stateOf(d) !== 'resetting');
   const unclaimed = live.filter((d) => !d.spec.owner);
   // Scale-in never touches a claimed desktop: cold ones go first, the least invested of each kind.

@@ -10,7 +10,7 @@
  * scale-in first marks the desktop with the recycle annotation (which claims skip) in an
  * update that fails if a claim landed first, and a flip re-reads and skips a claimed one.
  */
-import { API_VERSION, Finalizers, Labels, TenantKind, type Tenant } from '@deskplane/api';
+import { Annotations, API_VERSION, Finalizers, Labels, TenantKind, type Tenant } from '@deskplane/api';
 import { AlreadyExistsError, retryOnConflict, type Informer, type KubeObject, type ResourceClient } from '@deskplane/resource-store';
 import { randomBytes } from 'node:crypto';
 import type { DesktopObject, PoolObject, TemplateObject } from '../../resources';
@@ -19,7 +19,7 @@ import type { EventSink, ReconcileContext } from '../shared/context';
 import { Mutex } from '../shared/placement';
 import { addFinalizer, hasFinalizer, removeFinalizer, writeStatus } from '../shared/status';
 import type { EventIntent } from '../virtual-desktop/decide';
-import { decideCleanup, decidePool, isDeleting, isRecycled, PoolAnnotations, PoolEvent, poolOf, type PoolCounts, type RunStrategyTarget } from './decide';
+import { decideCleanup, decidePool, isDeleting, isRecycled, PoolEvent, poolOf, type PoolCounts, type RunStrategyTarget } from './decide';
 import { sizeOf, usageOf } from './quota';
 
 export type TenantObject = Tenant & KubeObject;
@@ -140,7 +140,7 @@ export class DesktopPoolReconciler {
       }
       if (cur.spec.owner) return undefined;
       mine = true;
-      return { ...cur, metadata: { ...cur.metadata, annotations: { ...cur.metadata.annotations, [PoolAnnotations.Recycle]: reason } } };
+      return { ...cur, metadata: { ...cur.metadata, annotations: { ...cur.metadata.annotations, [Annotations.Recycle]: reason } } };
     });
     if (mine) await this.d.desktopClient.delete(name, ns);
     return mine;

@@ -3,9 +3,10 @@
  * so only changes that can alter its decision or counts wake it: not every status write
  * the desktop loop makes.
  */
+import { Annotations } from '@deskplane/api';
 import { sameJson } from '../shared/status';
 import type { DesktopObject, PoolObject, TemplateObject } from '../../resources';
-import { PoolAnnotations, poolOf } from './decide';
+import { poolOf } from './decide';
 
 /** What about a desktop the pool reads. */
 function poolView(d: DesktopObject): unknown {
@@ -16,7 +17,7 @@ function poolView(d: DesktopObject): unknown {
     template: d.spec.templateRef.name,
     phase: d.status?.phase,
     console: d.status?.console?.ready,
-    recycle: d.metadata.annotations?.[PoolAnnotations.Recycle],
+    recycle: d.metadata.annotations?.[Annotations.Recycle],
     deleting: d.metadata.deletionTimestamp,
   };
 }
