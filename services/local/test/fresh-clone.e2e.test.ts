@@ -11,10 +11,10 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { canConnect, readState, resolveConfig, startViewer, statePath, writePng, type TestbedState } from '@deskplane/testbed';
+import { canConnect, readState, resolveConfig, startViewer, statePath, writePng, type TestbedState, freeHostSubnet } from '@deskplane/testbed';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bearer, cloneHead, curl, jsonBody, leftovers, ROOT, runCommand, type Command, type CurlResult } from './support/command';
 import { changedPixels, desktopUid, findGuest, guestMovesOn, waitForGuestPicture } from './support/guest-screen';
@@ -25,19 +25,6 @@ const API_LINE = /^\s+API\s+(http:\/\/\S+)\s/;
 const PASSWORD_LINE = /^\s+(demo|demo-admin|ops)\s+password (\S+)/;
 const DESKTOP = 'fresh-clone';
 
-/** A third octet no other testbed instance's hosts use (1 = shared testbed, 2 = `bin/local`'s default). */
-function freeSubnet(): number {
-  const root = resolveConfig({}).stateDir.replace(/\/[^/]+$/, '');
-  const used = new Set([1, 2]);
-  for (const name of existsSync(root) ? readdirSync(root) : []) {
-    for (const h of readState(statePath(join(root, name)))?.hosts ?? []) used.add(Number(h.address.split('.')[2]));
-  }
-  for (;;) {
-    const s = 100 + Math.floor(Math.random() * 150);
-    if (!used.has(s)) return s;
-  }
-}
-
 function parseVv(text: string): Record<string, string> {
   return Object.fromEntries(text.split('\n').map((l) => /^([\w-]+)=(.*)$/.exec(l.trim())).filter((m) => m !== null).map((m) => [m[1]!, m[2]!]));
 }
@@ -46,7 +33,7 @@ describe('README command (a) from a fresh clone', () => {
   const id = randomBytes(3).toString('hex');
   const testbedName = `fresh-clone-${id}`;
   const stateDir = resolveConfig({ name: testbedName }).stateDir;
-  const subnet = freeSubnet();
+  const subnet = freeHostSubnet();
   const clone = mkdtempSync('/tmp/deskplane-fresh-clone-');
   const dataDir = `/var/lib/deskplane/fresh-clone-${id}`;
   const markers = [clone, dataDir, `${stateDir}/`, `127.0.${subnet}.`];
