@@ -20,6 +20,7 @@ export * from './group';
 export * from './errors';
 export * from './conditions';
 export * from './quantity';
+export * from './quota';
 export * from './kinds';
 export * from './kinds/validators';
 export { validate, validateAs, assertValid, applyDefaults, issuesFor, type ValidationResult } from './validate';
