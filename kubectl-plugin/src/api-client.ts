@@ -3,9 +3,8 @@
  * holds a ticket, so it stays in memory and goes nowhere but the caller.
  */
 import { rootCertificates } from 'node:tls';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { TransportError } from './errors';
+import type * as https from 'node:https';
+import { exchange } from './http-exchange';
 
 export const CONSOLE_TIMEOUT_MS = 30_000;
 /**
@@ -58,34 +57,18 @@ export function fetchConsole(f: ConsoleFetch): Promise<ConsoleAnswer> {
     timeout,
     ...(f.ca !== undefined ? { ca: [...rootCertificates, f.ca] } : {}),
   };
-  const request = u.protocol === 'http:' ? http.request : https.request;
-  return new Promise((resolve, reject) => {
-    const req = request(opts, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_VV_BYTES) req.destroy(new TransportError('TOO_LARGE', 'the answer is far larger than a .vv file'));
-        else chunks.push(c);
-      });
-      res.on('end', () => {
-        const retry = res.headers['retry-after'];
-        const desktop = res.headers['x-deskplane-desktop'];
-        const claim = res.headers['x-deskplane-claim'];
-        resolve({
-          status: res.statusCode ?? 0,
-          body: Buffer.concat(chunks).toString('utf8'),
-          ...(typeof retry === 'string' ? { retryAfter: retry } : {}),
-          ...(res.headers['content-type'] ? { contentType: res.headers['content-type'] } : {}),
-          ...(typeof desktop === 'string' && DESKTOP_NAME.test(desktop) ? { desktop } : {}),
-          ...(typeof claim === 'string' ? { claim } : {}),
-        });
-      });
-      res.on('error', (e: NodeJS.ErrnoException) => reject(new TransportError(e.code ?? 'ECONNRESET', e.message)));
-    });
-    req.on('timeout', () => req.destroy(new TransportError('TIMEOUT', 'timed out')));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof TransportError ? e : new TransportError(e.code ?? 'ERROR', e.message)));
-    req.end();
+  return exchange(u.protocol, opts, { maxBytes: MAX_VV_BYTES, tooLarge: 'the answer is far larger than a .vv file' }).then(({ status, headers, body }) => {
+    const retry = headers['retry-after'];
+    const desktop = headers['x-deskplane-desktop'];
+    const claim = headers['x-deskplane-claim'];
+    return {
+      status,
+      body,
+      ...(typeof retry === 'string' ? { retryAfter: retry } : {}),
+      ...(headers['content-type'] ? { contentType: headers['content-type'] } : {}),
+      ...(typeof desktop === 'string' && DESKTOP_NAME.test(desktop) ? { desktop } : {}),
+      ...(typeof claim === 'string' ? { claim } : {}),
+    };
   });
 }
 

@@ -5,11 +5,11 @@
  * bare 404 of a missing CRD, arrives as status + body and errors.ts can name it precisely.
  */
 import { existsSync } from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as https from 'node:https';
 import { API_VERSION, DesktopMigrationKind, KvmHostKind, VirtualDesktopKind } from '@deskplane/api';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { GlobalOptions } from './args';
+import { exchange } from './http-exchange';
 import { CliError, KubeHttpError, TransportError, kubeErrorMessage, kubeTransportMessage, oneLine, type KubeCallContext, type KubeStatus } from './errors';
 
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -49,11 +49,6 @@ export function loadKube(g: GlobalOptions): KubeTarget {
   return { kc, namespace: g.namespace ?? ctx.namespace ?? 'default', server: cluster.server, userName: ctx.user };
 }
 
-interface RawAnswer {
-  status: number;
-  text: string;
-}
-
 export class KubeClient {
   constructor(private readonly t: KubeTarget) {}
 
@@ -79,9 +74,9 @@ export class KubeClient {
     } catch (e) {
       throw new CliError(`the credentials of kubeconfig user "${this.t.userName}" failed: ${oneLine((e as Error).message)}; log in again`);
     }
-    const answer = await send(base.protocol === 'http:' ? http.request : https.request, opts, payload);
-    if (answer.status >= 200 && answer.status < 300) return answer.text === '' ? {} : JSON.parse(answer.text);
-    throw new KubeHttpError(answer.status, parseStatus(answer.text), answer.text);
+    const answer = await exchange(base.protocol, opts, { ...(payload !== undefined && { payload }), maxBytes: MAX_BODY, tooLarge: 'answer too large' });
+    if (answer.status >= 200 && answer.status < 300) return answer.body === '' ? {} : JSON.parse(answer.body);
+    throw new KubeHttpError(answer.status, parseStatus(answer.body), answer.body);
   }
 
   /** raw() with failures turned into one-line CliErrors for this call. */
@@ -120,27 +115,6 @@ function parseStatus(text: string): KubeStatus | undefined {
   } catch {
     return undefined;
   }
-}
-
-type Requester = (opts: https.RequestOptions, cb: (res: http.IncomingMessage) => void) => http.ClientRequest;
-
-function send(request: Requester, opts: https.RequestOptions, payload: string | undefined): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request(opts, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY) req.destroy(new TransportError('TOO_LARGE', 'answer too large'));
-        else chunks.push(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (e: NodeJS.ErrnoException) => reject(new TransportError(e.code ?? 'ECONNRESET', e.message)));
-    });
-    req.on('timeout', () => req.destroy(new TransportError('TIMEOUT', 'timed out')));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof TransportError ? e : new TransportError(e.code ?? 'ERROR', e.message)));
-    req.end(payload);
-  });
 }
 
 const apis = `/apis/${API_VERSION}`;

@@ -15,6 +15,7 @@ import { exceeded, sizeOf } from './quota';
 import { clients, type DesktopObject, type StoreClients } from './resources';
 import type { Templates } from './templates';
 import type { Tenants } from './tenants';
+import { KeyedLock } from './keyed-lock';
 
 export interface CreateDesktop {
   name: unknown;
@@ -41,7 +42,7 @@ const UNSETTLED: readonly DesktopPhase[] = ['Pending', 'Scheduling', 'Provisioni
 
 export class Desktops {
   private readonly desktops;
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private readonly feed: DesktopFeed;
 
   constructor(private readonly deps: DesktopsDeps) {
@@ -79,7 +80,7 @@ export class Desktops {
     }
     if (input.persistent !== undefined && typeof input.persistent !== 'boolean') throw new BadRequest('persistent must be true or false', 'persistent');
     // One create per tenant at a time in this process, so two requests cannot both take the last slot.
-    const created = await this.serialized(tenant, async () => {
+    const created = await this.locks.run(tenant, async () => {
       if (await this.desktops.get(name, tenant)) throw new Conflict(`desktop ${JSON.stringify(name)} already exists`);
       const { template, ensure } = await this.deps.templates.resolve(tenant, templateName);
       const over = exceeded(await this.deps.tenants.quotaOf(tenant), await this.deps.tenants.usage(tenant), sizeOf(template));
@@ -207,16 +208,5 @@ export class Desktops {
     return out;
   }
 
-  private async serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.locks.get(key) ?? Promise.resolve();
-    const run = before.then(fn, fn);
-    const settled = run.catch(() => undefined);
-    this.locks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === settled) this.locks.delete(key);
-    }
-  }
 }
 

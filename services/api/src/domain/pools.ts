@@ -15,6 +15,7 @@ import type { ConsoleKind, ConsoleResult, Consoles } from './consoles';
 import { desktopView, type DesktopView } from './desktop-view';
 import { Conflict, Forbidden, NotFound } from './errors';
 import { clients, type DesktopObject, type PoolObject, type StoreClients } from './resources';
+import { KeyedLock } from './keyed-lock';
 
 /** RFC 3339 time of the claim, on the claimed desktop. */
 export const CLAIMED_AT_ANNOTATION = Annotations.ClaimedAt;
@@ -107,7 +108,7 @@ export function mayClaim(c: Caller, pool: PoolObject): boolean {
 export class Pools {
   private readonly pools;
   private readonly desktops;
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
 
   constructor(private readonly deps: PoolsDeps) {
     const c = clients(deps.store);
@@ -140,7 +141,7 @@ export class Pools {
       label = pool.metadata.name;
       if (!mayClaim(caller, pool)) throw new Forbidden(`you may not claim desktops of pool ${JSON.stringify(label)}; ask your admin to add you to its claimants`);
       // One claim per user and pool at a time in this process, so a double click cannot take two desktops.
-      const out = await this.serialized(`${tenant}/${label}/${caller.user}`, () => this.claimIn(caller, pool));
+      const out = await this.locks.run(`${tenant}/${label}/${caller.user}`, () => this.claimIn(caller, pool));
       this.deps.metrics?.claim(tenant, label, out.result);
       await audit(this.deps.audit, caller, 'pool.claim', { tenant, desktop: out.desktop.name, details: { pool: label, result: out.result } });
       return out;
@@ -258,17 +259,6 @@ export class Pools {
     };
   }
 
-  private async serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.locks.get(key) ?? Promise.resolve();
-    const run = before.then(fn, fn);
-    const settled = run.catch(() => undefined);
-    this.locks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === settled) this.locks.delete(key);
-    }
-  }
 }
 
 /** The label puts a desktop in a pool; poolRef must agree, so a hand-labelled desktop is never handed out. */
